@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`. Every target creates what it needs itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME ?= var/demo
+
+.PHONY: demo test install install-dev lint typecheck check score clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	rm -rf $(DEMO_HOME)
+	CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor demo
+
+test: install-dev
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint: install-dev
+	$(BIN)/ruff check corridor tests bench
+	$(BIN)/ruff format --check corridor tests bench
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+score: install
+	$(BIN)/python ../shared/tools/score_extraction.py --seeds ../shared/seeds --cmd "$(BIN)/corridor extract"
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

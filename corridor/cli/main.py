@@ -1,0 +1,391 @@
+"""`corridor` command line. Thin: parse input, call a service, render output.
+
+User mistakes (missing file, unreadable encoding, bad date) end with one clear line on stderr and exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from corridor.config import load_settings
+from corridor.extract.actors import ConfigError
+from corridor.ingest.reader import InputError
+
+app = typer.Typer(
+    name="corridor",
+    help="Protective-security information exchange: incidents, risk, SOPs, alerts, sharing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+incidents_app = typer.Typer(help="The incident picture: list, show, export.", no_args_is_help=True)
+gazetteer_app = typer.Typer(help="The bundled gazetteer.", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(gazetteer_app, name="gazetteer")
+
+out = Console()
+if not out.is_terminal and out.width < 160:
+    out = Console(width=160)  # piped or under make: room for the incident table
+err = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; shown as one line."""
+
+
+def _date(value: str | None, flag: str = "--published") -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag}: {value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from corridor.store.db import Store
+    from corridor.store.seed import seed_actors
+
+    settings = load_settings()
+    store = Store(settings.database_url)
+    store.upgrade()
+    with store.transaction() as session:
+        seed_actors(session)
+    return store, settings
+
+
+@app.command()
+def init() -> None:
+    """Create (or upgrade) the store and load reference data."""
+    store, settings = _store()
+    out.print(f"store ready: {settings.database_url}")
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[str], typer.Argument(help="Files (.txt, .html, RSS/Atom) or http(s) URLs.")],
+    published: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD.")] = None,
+    url: Annotated[str | None, typer.Option(help="The document's URL, when reading a file.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object (a list for several documents).")
+    ] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON document per line.")] = False,
+) -> None:
+    """Extract incidents from reports and print them, without touching the store."""
+    from corridor.extract.pipeline import extract_raw
+    from corridor.ingest.fetch import fetch_url
+    from corridor.ingest.reader import read_path
+
+    pub = _date(published)
+    settings = load_settings()
+    results = []
+    for p in paths:
+        if p.startswith(("http://", "https://")):
+            raws = fetch_url(p, max_bytes=settings.max_document_bytes)
+        else:
+            raws = read_path(Path(p), max_bytes=settings.max_document_bytes)
+        for raw in raws:
+            if url and len(paths) == 1:
+                raw.url = url
+            results.append(extract_raw(raw, pub).to_json_obj())
+    if jsonl:
+        for r in results:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+    elif as_json:
+        sys.stdout.write(
+            json.dumps(results[0] if len(results) == 1 else results, indent=2, ensure_ascii=False) + "\n"
+        )
+    else:
+        for r in results:
+            _print_extraction(r)
+
+
+def _print_extraction(r: dict) -> None:  # type: ignore[type-arg]
+    doc = r["document"]
+    out.print(
+        f"[bold]{doc.get('title') or doc.get('path') or doc.get('url')}[/] "
+        f"(published {doc.get('published') or 'unknown'})"
+    )
+    if not r["incidents"]:
+        out.print("  no incidents")
+    for inc in r["incidents"]:
+        pl = inc["place"]
+        out.print(
+            f"  • {inc['event_type']} {inc['date'] or 'date unknown'} at {pl.get('name') or '?'} "
+            f"({pl.get('province') or pl.get('country') or '?'}): killed {inc['killed_total']}, injured "
+            f"{inc['injured_total']}, foreign {inc['killed_foreign']}/{inc['injured_foreign']} "
+            f"{inc['foreign_nationality'] or ''} perpetrator {inc['perpetrator']} "
+            f"{'new' if inc['is_new'] else 'earlier incident'}"
+        )
+    for ev in r["events"]:
+        out.print(f"  ◦ {ev['kind']} {ev['date'] or ''} {ev['place'] or ''}: {ev['summary'][:100]}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to ingest.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="JSONL: {path, url, outlet, published} per line.")
+    ] = None,
+    published: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD for all PATHS.")] = None,
+) -> None:
+    """Ingest reports: extract incidents, store documents and mentions, merge incidents."""
+    from corridor.ingest.service import Item, ingest_items, items_from_paths, read_manifest
+
+    pub = _date(published)
+    items: list[Item] = []
+    if manifest:
+        items += read_manifest(manifest)
+    if paths:
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise UserError(f"{missing[0]}: no such file or directory")
+        items += items_from_paths(paths, pub)
+    if not items:
+        raise UserError("nothing to ingest: give PATHS or --manifest")
+    store, settings = _store()
+    report = _run_ingest(store, items, settings.max_document_bytes, ingest_items)
+    _print_ingest_summary(report)
+    if report.failed and len(report.failed) == len(report.outcomes):
+        raise typer.Exit(1)
+
+
+def _run_ingest(store, items, max_bytes, ingest_items):  # type: ignore[no-untyped-def]
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("", total=len(items))
+        seen: set[str] = set()
+
+        def tick(o):  # type: ignore[no-untyped-def]
+            key = o.where
+            if key not in seen:
+                seen.add(key)
+                progress.update(task, advance=1, description=Path(key).name[:40])
+
+        return ingest_items(store, items, max_bytes=max_bytes, progress=tick)
+
+
+def _print_ingest_summary(report) -> None:  # type: ignore[no-untyped-def]
+    out.print(
+        f"new {report.count('new')}, duplicate {report.count('duplicate')}, failed {report.count('failed')}"
+    )
+    for o in report.failed:
+        out.print(f"  [red]failed[/] {o.reason}")
+
+
+@incidents_app.command("list")
+def incidents_list(
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    province: Annotated[str | None, typer.Option()] = None,
+    event_type: Annotated[str | None, typer.Option("--type")] = None,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+) -> None:
+    """The incident picture as a table, newest first."""
+    from corridor.store.queries import IncidentFilter, list_incidents
+
+    f = IncidentFilter(
+        since=_date(since, "--since"),
+        until=_date(until, "--until"),
+        province=province,
+        event_type=event_type,
+        limit=limit,
+    )
+    store, _ = _store()
+    with store.sessions() as session:
+        rows = list_incidents(session, f)
+        out.print(incident_table(rows))
+
+
+def incident_table(rows) -> Table:  # type: ignore[no-untyped-def]
+    from corridor.export import incident_record
+
+    t = Table(title=f"Incident picture ({len(rows)} incidents)", show_lines=False)
+    for col in (
+        "id",
+        "date",
+        "place",
+        "type",
+        "killed",
+        "injured",
+        "foreign victims",
+        "perpetrator",
+        "sources",
+    ):
+        t.add_column(col, overflow="fold")
+    for inc in rows:
+        r = incident_record(inc)
+        place = ", ".join(
+            x for x in (r["place_name"], r["province"] if r["province"] != r["place_name"] else None) if x
+        )
+        foreign = ""
+        if inc.killed_foreign or inc.injured_foreign:
+            foreign = f"{inc.killed_foreign or 0} killed / {inc.injured_foreign or 0} injured {inc.foreign_nationality or ''}"
+        t.add_row(
+            inc.id[:8],
+            r["date"] or "?",
+            place or "?",
+            inc.event_type,
+            _n(inc.killed_total),
+            _n(inc.injured_total),
+            foreign.strip(),
+            inc.perpetrator or "",
+            f"{len(r['sources'])}: " + ", ".join(r["sources"][:3]) + ("…" if len(r["sources"]) > 3 else ""),
+        )
+    return t
+
+
+def _n(v: int | None) -> str:
+    return "–" if v is None else str(v)
+
+
+@incidents_app.command("show")
+def incidents_show(
+    ident: Annotated[str, typer.Argument(help="Incident id or a unique prefix of it.")],
+) -> None:
+    """One incident with every source's figures and the evidence sentences."""
+    from corridor.export import incident_record
+    from corridor.store.queries import get_incident
+
+    store, _ = _store()
+    with store.sessions() as session:
+        inc = get_incident(session, ident)
+        if inc is None:
+            raise UserError(f"no incident with id {ident!r}")
+        out.print_json(json.dumps(incident_record(inc, detail=True), default=str, ensure_ascii=False))
+
+
+@incidents_app.command("export")
+def incidents_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv, geojson or json")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Export the incident picture."""
+    from corridor.export import EXPORTERS
+    from corridor.store.queries import list_incidents
+
+    if fmt not in EXPORTERS:
+        raise UserError(f"--format: {fmt!r} is not one of {', '.join(EXPORTERS)}")
+    store, _ = _store()
+    with store.sessions() as session:
+        text = EXPORTERS[fmt](list_incidents(session))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@gazetteer_app.command("lookup")
+def gazetteer_lookup(name: str) -> None:
+    """Every place a name may mean, most likely first, with its hierarchy."""
+    from corridor.geo import get_gazetteer
+
+    cands = get_gazetteer().lookup(name)
+    if not cands:
+        raise UserError(f"no place called {name!r} in the gazetteer")
+    t = Table()
+    for col in ("name", "kind", "city", "district", "province", "country", "lat", "lon"):
+        t.add_column(col)
+    for p in cands:
+        t.add_row(
+            p.name,
+            p.kind,
+            p.city or "",
+            p.district or "",
+            p.province or "",
+            p.country,
+            f"{p.lat:.4f}" if p.lat is not None else "",
+            f"{p.lon:.4f}" if p.lon is not None else "",
+        )
+    out.print(t)
+
+
+@app.command("eval")
+def eval_cmd(
+    gold: Annotated[Path, typer.Argument(help="Gold labels, JSONL {id, published, incidents}.")],
+    articles: Annotated[Path, typer.Option(help="Folder with ID.txt / ID.html.")],
+    verbose: Annotated[bool, typer.Option(help="List every miss.")] = False,
+) -> None:
+    """Score extraction against hand labels: incident P/R/F1 and per-field accuracy."""
+    from corridor.extract.evaluate import FIELDS, evaluate
+
+    if not gold.exists():
+        raise UserError(f"{gold}: no such file")
+    s = evaluate(gold, articles)
+    out.print(f"documents {s.documents}  gold incidents {s.tp + s.fn}  predicted {s.tp + s.fp}")
+    out.print(f"incident precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}")
+    for name in FIELDS:
+        acc = s.accuracy(name)
+        if acc is not None:
+            out.print(f"  {name:20s} {s.correct[name]:4d}/{s.total[name]:<4d} {acc:.3f}")
+    if s.misses:
+        out.print(f"{len(s.misses)} misses:")
+        for m in s.misses if verbose else s.misses[:40]:
+            out.print("  " + m, markup=False)
+
+
+def samples_dir() -> Path:
+    return Path(str(resources.files("corridor") / "samples"))
+
+
+@app.command()
+def demo() -> None:
+    """Fresh store, the bundled sample corpus ingested, the incident picture printed."""
+    from corridor.ingest.service import ingest_items, read_manifest
+    from corridor.store.queries import list_incidents
+
+    store, settings = _store()
+    out.print(f"[bold]corridor demo[/] — store: {settings.database_url}")
+    items = read_manifest(samples_dir() / "manifest.jsonl")
+    report = _run_ingest(store, items, settings.max_document_bytes, ingest_items)
+    _print_ingest_summary(report)
+    with store.sessions() as session:
+        rows = list_incidents(session)
+        out.print(incident_table(rows))
+        multi = sum(1 for r in rows if len({m.document_id for m in r.mentions}) > 1)
+        conflicts = sum(
+            1 for r in rows if any(isinstance(v, dict) and v.get("conflict") for v in r.provenance.values())
+        )
+    out.print(
+        f"{len(rows)} incidents from {report.count('new')} reports; {multi} reported by several sources, "
+        f"{conflicts} with conflicting figures kept per source."
+    )
+    where = settings.database_path or settings.database_url
+    out.print(f"Data lives in [bold]{where}[/] (set CORRIDOR_HOME or CORRIDOR_DATABASE_URL to move it).")
+    out.print("Next: corridor incidents show ID · corridor incidents export --format geojson")
+
+
+def main() -> None:
+    try:
+        app()
+    except (UserError, InputError, ConfigError) as exc:
+        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted: every report already ingested is complete; re-run to continue")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Where corridor keeps its data, from the environment (no config file needed for the default)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = Path.home() / ".local" / "share" / "corridor"
+DEFAULT_MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    max_document_bytes: int
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite file, when the store is SQLite."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from CORRIDOR_HOME / CORRIDOR_DATABASE_URL / CORRIDOR_MAX_DOCUMENT_BYTES.
+
+    The default store is SQLite at $CORRIDOR_HOME/corridor.db (CORRIDOR_HOME defaults to
+    ~/.local/share/corridor)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("CORRIDOR_HOME") or DEFAULT_HOME).expanduser()
+    url = env.get("CORRIDOR_DATABASE_URL") or f"sqlite:///{(home / 'corridor.db').resolve()}"
+    raw_max = env.get("CORRIDOR_MAX_DOCUMENT_BYTES")
+    try:
+        max_bytes = int(raw_max) if raw_max else DEFAULT_MAX_DOCUMENT_BYTES
+    except ValueError as exc:
+        raise ValueError(f"CORRIDOR_MAX_DOCUMENT_BYTES must be an integer, got {raw_max!r}") from exc
+    return Settings(home=home, database_url=url, max_document_bytes=max_bytes)

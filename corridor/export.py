@@ -1,0 +1,106 @@
+"""Incident picture exports: CSV for spreadsheets, GeoJSON for GIS, JSON for programs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from corridor.store.queries import sources_of
+from corridor.store.tables import Incident
+
+COLUMNS = [
+    "id",
+    "event_type",
+    "date",
+    "date_precision",
+    "place_name",
+    "city",
+    "district",
+    "province",
+    "country",
+    "lat",
+    "lon",
+    "geo_precision",
+    "killed_total",
+    "injured_total",
+    "killed_foreign",
+    "injured_foreign",
+    "foreign_nationality",
+    "perpetrator",
+    "claimed",
+    "status",
+    "confidence",
+    "sources",
+]
+
+
+def incident_record(inc: Incident, detail: bool = False) -> dict[str, Any]:
+    rec: dict[str, Any] = {c: getattr(inc, c, None) for c in COLUMNS if c != "sources"}
+    if inc.date is not None:
+        rec["date"] = inc.date.isoformat()[
+            : {"day": 10, "month": 7, "year": 4}.get(inc.date_precision or "day", 10)
+        ]
+    rec["sources"] = sources_of(inc)
+    if detail:
+        rec["provenance"] = inc.provenance
+        rec["mentions"] = [
+            {
+                "document": {
+                    "id": m.document.id,
+                    "sha256": m.document.sha256,
+                    "title": m.document.title,
+                    "url": m.document.url,
+                    "path": m.document.path,
+                    "published": m.document.published.isoformat() if m.document.published else None,
+                    "outlet": m.document.source.name if m.document.source else None,
+                },
+                "event_type": m.event_type,
+                "date": m.date.isoformat() if m.date else None,
+                "date_precision": m.date_precision,
+                "place": m.place_name,
+                "killed_total": m.killed_total,
+                "injured_total": m.injured_total,
+                "killed_foreign": m.killed_foreign,
+                "injured_foreign": m.injured_foreign,
+                "perpetrator": m.perpetrator,
+                "claimed": m.claimed,
+                "is_new": m.is_new,
+                "evidence": m.evidence,
+            }
+            for m in inc.mentions
+        ]
+    return rec
+
+
+def to_json(incidents: list[Incident]) -> str:
+    return json.dumps([incident_record(i, detail=True) for i in incidents], indent=2, ensure_ascii=False)
+
+
+def to_csv(incidents: list[Incident]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS)
+    w.writeheader()
+    for inc in incidents:
+        rec = incident_record(inc)
+        rec["sources"] = "; ".join(rec["sources"])
+        w.writerow(rec)
+    return buf.getvalue()
+
+
+def to_geojson(incidents: list[Incident]) -> str:
+    feats = []
+    for inc in incidents:
+        rec = incident_record(inc)
+        geom = (
+            {"type": "Point", "coordinates": [inc.lon, inc.lat]}
+            if inc.lat is not None and inc.lon is not None
+            else None
+        )
+        props = {k: v for k, v in rec.items() if k not in ("lat", "lon")}
+        feats.append({"type": "Feature", "id": inc.id, "geometry": geom, "properties": props})
+    return json.dumps({"type": "FeatureCollection", "features": feats}, indent=2, ensure_ascii=False)
+
+
+EXPORTERS = {"json": to_json, "csv": to_csv, "geojson": to_geojson}

@@ -1,0 +1,1 @@
+"""Extraction: a pipeline of small stages over one document object (see pipeline.py)."""

@@ -1,0 +1,139 @@
+"""Actors: armed groups named in the text (aliases and sub-units resolved) and claims of responsibility."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corridor.extract.document import Doc
+
+ACTORS_FILE = Path(__file__).with_name("data") / "actors.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file that does not validate; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class ActorDef:
+    name: str
+    full_name: str
+    kind: str
+    aliases: tuple[str, ...]
+    parent: str | None = None
+
+
+@dataclass
+class ActorMention:
+    start: int
+    end: int
+    text: str
+    actor: str
+
+
+def load_actors(path: Path = ACTORS_FILE) -> list[ActorDef]:
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: expected a list of actors")
+    out: list[ActorDef] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or not item.get("name") or not item.get("full_name"):
+            raise ConfigError(f"{path}: entry {i}: needs at least name and full_name")
+        if item["name"] in seen:
+            raise ConfigError(f"{path}: entry {i}: duplicate actor {item['name']!r}")
+        seen.add(item["name"])
+        aliases = item.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ConfigError(f"{path}: entry {i} ({item['name']}): aliases must be a list of strings")
+        out.append(
+            ActorDef(
+                item["name"],
+                item["full_name"],
+                item.get("kind", "unknown"),
+                tuple(aliases),
+                item.get("parent"),
+            )
+        )
+    return out
+
+
+class ActorMatcher:
+    def __init__(self, actors: list[ActorDef]) -> None:
+        self.actors = {a.name: a for a in actors}
+        names: dict[str, str] = {}
+        for a in actors:
+            for alias in (a.name, a.full_name, *a.aliases):
+                names[alias] = a.name
+        # Longest alias first so "Islamic State Khorasan" wins over "Islamic State".
+        parts = sorted(names, key=len, reverse=True)
+        self._alias = {self._key(k): v for k, v in names.items()}
+        self._re = re.compile(r"(?<![\w-])(" + "|".join(self._pattern(p) for p in parts) + r")(?![\w-])")
+
+    @staticmethod
+    def _key(s: str) -> str:
+        return re.sub(r"[\s\-]+", " ", s.lower()).strip()
+
+    @staticmethod
+    def _pattern(alias: str) -> str:
+        # Acronyms match case-sensitively (BLA, not 'bla'); names case-insensitively, hyphen/space alike.
+        words = [re.escape(w) for w in re.split(r"[\s\-]+", alias)]
+        body = r"[\s\-]+".join(words)
+        if alias.isupper() or re.fullmatch(r"[A-Z][A-Za-z]*-?[A-Z]+", alias):
+            return body
+        return "(?i:" + body + ")"
+
+    def find(self, text: str, offset: int = 0) -> list[ActorMention]:
+        out = []
+        for m in self._re.finditer(text):
+            actor = self._alias.get(self._key(m.group(1)))
+            if actor:
+                out.append(ActorMention(m.start() + offset, m.end() + offset, m.group(1), actor))
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_matcher() -> ActorMatcher:
+    return ActorMatcher(load_actors())
+
+
+CLAIM = re.compile(
+    r"\b(claimed\s+(?:the\s+)?responsibility|claimed\s+(?:the|this|that)\s+(?:attack|bombing|blast|killing|assault)"
+    r"|claiming\s+responsibility|took\s+responsibility|accepted\s+responsibility|owned\s+(?:up\s+)?(?:the\s+)?"
+    r"(?:attack|responsibility)|responsibility\s+(?:for\s+the\s+\w+\s+)?was\s+claimed|has\s+claimed|had\s+claimed"
+    r"|in\s+a\s+claim\b)",
+    re.I,
+)
+NO_CLAIM = re.compile(
+    r"\b(no\s+(?:group|one|organisation|organization|militant\s+group|outfit)\s+(?:has\s+|had\s+)?(?:yet\s+|so\s+far\s+|immediately\s+)?"
+    r"(?:claimed|accepted|taken)|(?:has|had)\s+not\s+(?:yet\s+)?been\s+claimed|no\s+(?:immediate\s+)?claim"
+    r"|not\s+(?:yet\s+)?claimed|(?:remained|remains|went)\s+unclaimed|did\s+not\s+claim|yet\s+to\s+(?:be\s+)?claim)",
+    re.I,
+)
+DENY = re.compile(r"\b(denied|disowned|distanced\s+itself)\b", re.I)
+BLAME = re.compile(
+    r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I
+)
+
+
+def tag_actors(doc: Doc) -> Doc:
+    matcher = get_matcher()
+    for sent in doc.sentences:
+        sent.actors = matcher.find(sent.text, sent.start)
+        if NO_CLAIM.search(sent.text):
+            sent.flags.add("no_claim")
+        elif CLAIM.search(sent.text):
+            sent.flags.add("claim")
+        if DENY.search(sent.text):
+            sent.flags.add("deny")
+        if BLAME.search(sent.text):
+            sent.flags.add("blame")
+    return doc

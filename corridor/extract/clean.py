@@ -1,0 +1,116 @@
+"""Clean: the article's own text, without the page furniture that scrapers carry along.
+
+HTML goes through trafilatura (main-content extraction); plain text is cleaned line by line. Both then lose
+boilerplate lines and sidebar blocks (related stories, trending lists), which otherwise turn other attacks
+into incidents of this document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import trafilatura
+
+_BOILERPLATE = re.compile(
+    r"""^(
+        loading(\s+now)?\.*|post\s+comment|leave\s+a\s+(comment|reply)|share(\s+this)?(\s+(article|story|post))?:?
+        |(share\s+on\s+)?(facebook|twitter|whatsapp|linkedin|telegram|email|print|copy\s+link)(\s*[|·•,]\s*\w+)*
+        |advertisement|sponsored(\s+content)?|subscribe.*|sign\s+up.*|newsletter.*|follow\s+us.*
+        |(we\s+use\s+)?cookies?.*|accept(\s+all)?(\s+cookies)?|skip\s+to\s+(main\s+)?content|menu|search
+        |(read|see)\s+(more|also).*|also\s+read:?.*|related(\s+(stories|news|articles|posts|coverage))?:?.*
+        |more\s+from.*|(most\s+(read|popular|viewed)|trending(\s+now)?|latest(\s+news)?|top\s+stories)\s*:?
+        |original\s+source:.*|source:\s*\S+\s*$|the\s+post\s+.+\s+appeared\s+first\s+on\s+.+
+        |(photo|image|file\s+photo|picture|video)\s*(:|—|-|by\b|credit).*|.*\s[—-]\s*(afp|reuters|ap|ppi|app|xinhua|file)\s*(photo)?\s*$
+        |click\s+here.*|tags?:.*|filed\s+under.*|comments?\s*\(\d+\)|\d+\s+comments?|all\s+rights\s+reserved.*
+        |copyright.*|©.*|back\s+to\s+top|next\s+article.*|previous\s+article.*|embed(ded)?\s+(post|tweet).*
+        |(pic|view)\.twitter\.com/\S+.*|—\s*\S+\s*\(@\w+\)\s+\w+\s+\d+,\s+\d{4}
+    )$""",
+    re.I | re.X,
+)
+# Headings that open a block of other stories: everything after them until the next real paragraph goes.
+_SIDEBAR = re.compile(
+    r"^(related(\s+(stories|news|articles|posts|coverage))?|read\s+more|more\s+stories|also\s+read|trending"
+    r"(\s+now)?|most\s+(read|popular|viewed)|latest(\s+news)?|top\s+stories|you\s+may\s+also\s+like"
+    r"|recommended|editor'?s\s+picks?|in\s+other\s+news|more\s+from\s+.*)\s*:?\s*$",
+    re.I,
+)
+
+
+@dataclass
+class Cleaned:
+    text: str
+    title: str | None
+    published: date | None
+
+
+def _is_paragraph(line: str) -> bool:
+    """A line of running prose: long enough and ending like a sentence."""
+    return len(line.split()) >= 12 and line.rstrip()[-1:] in ".!?\"'”’)"
+
+
+def clean_lines(text: str) -> list[str]:
+    lines: list[str] = []
+    in_sidebar = False
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = " ".join(raw.replace("\u00a0", " ").split())
+        if not line:
+            continue
+        if _SIDEBAR.match(line):
+            in_sidebar = True
+            continue
+        if in_sidebar:
+            if _is_paragraph(line):
+                in_sidebar = False
+            else:
+                continue
+        if _BOILERPLATE.match(line):
+            continue
+        line = re.sub(r"\s*\b(READ MORE|Read more|Also read)\s*[:»›>-].*$", "", line).strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _guess_title(lines: list[str]) -> str | None:
+    """The first short line without closing punctuation, when it opens the text, reads as the headline."""
+    if lines and len(lines[0].split()) <= 25 and lines[0][-1:] not in ".!?":
+        return lines[0]
+    return None
+
+
+def clean_text(text: str) -> Cleaned:
+    lines = clean_lines(text)
+    title = _guess_title(lines)
+    return Cleaned(text="\n".join(lines), title=title, published=None)
+
+
+def clean_html(html: str, url: str | None = None) -> Cleaned:
+    """Main text, title and publication date of an HTML page."""
+    body = trafilatura.extract(
+        html,
+        url=url,
+        include_comments=False,
+        include_tables=False,
+        include_links=False,
+        include_images=False,
+        favor_precision=True,
+        deduplicate=False,
+        with_metadata=False,
+    )
+    meta = trafilatura.extract_metadata(html, default_url=url)
+    title = meta.title if meta and meta.title else None
+    published = None
+    if meta and meta.date:
+        try:
+            published = date.fromisoformat(meta.date[:10])
+        except ValueError:
+            published = None
+    if not body:
+        # trafilatura found no main content (very short or broken pages): fall back to all visible text.
+        body = trafilatura.html2txt(html) or ""
+    lines = clean_lines(body)
+    if title and not (lines and lines[0] == title):
+        lines.insert(0, title)
+    return Cleaned(text="\n".join(lines), title=title or _guess_title(lines), published=published)

@@ -1,0 +1,371 @@
+"""Figures: killed and injured counts, the foreign victims among them and their nationality.
+
+Each casualty verb is tied to the noun phrase it governs: to its left for passive or intransitive forms
+("two Chinese engineers lost their lives", "5 killed"), to its right for active forms ("killing four people",
+"the toll rose to 26"). Coordinated phrases add up ("five Chinese citizens and their Pakistani driver were
+killed" = 6); "including nine Chinese" marks the foreign share of the figure before it. Attackers' deaths are
+not victims. Counts are the lowest the text supports ("at least 12" -> 12, ACLED's convention).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from corridor.extract.document import Doc
+
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "a dozen": 12,
+    "a": 1,
+    "an": 1,
+    "single": 1,
+    "both": 2,
+    "couple": 2,
+}
+NATIONALITIES = {
+    "chinese": "Chinese",
+    "japanese": "Japanese",
+    "korean": "Korean",
+    "american": "American",
+    "us": "American",
+    "british": "British",
+    "german": "German",
+    "french": "French",
+    "italian": "Italian",
+    "russian": "Russian",
+    "turkish": "Turkish",
+    "iranian": "Iranian",
+    "afghan": "Afghan",
+    "saudi": "Saudi",
+    "emirati": "Emirati",
+    "australian": "Australian",
+    "canadian": "Canadian",
+    "spanish": "Spanish",
+    "dutch": "Dutch",
+    "sri lankan": "Sri Lankan",
+    "bangladeshi": "Bangladeshi",
+    "indian": "Indian",
+    "uzbek": "Uzbek",
+    "tajik": "Tajik",
+    "kazakh": "Kazakh",
+    "egyptian": "Egyptian",
+    "nepalese": "Nepalese",
+    "polish": "Polish",
+    "czech": "Czech",
+    "norwegian": "Norwegian",
+    "swedish": "Swedish",
+    "foreign": None,
+    "foreigners": None,
+}
+_NAT_RE = "|".join(sorted((re.escape(k) for k in NATIONALITIES if k != "us"), key=len, reverse=True))
+ATTACKER_NOUNS = {
+    "militants",
+    "militant",
+    "terrorists",
+    "terrorist",
+    "attackers",
+    "attacker",
+    "assailants",
+    "assailant",
+    "insurgents",
+    "insurgent",
+    "gunmen",
+    "gunman",
+    "bombers",
+    "bomber",
+    "fighters",
+    "suspects",
+    "suspect",
+    "khawarij",
+    "kharijis",
+    "khwarij",
+    "hijackers",
+    "hijacker",
+    "kidnappers",
+    "rebels",
+    "miscreants",
+}
+VICTIM_NOUNS = (
+    (
+        r"people|persons|individuals|civilians|passengers|soldiers|soldier|troops|personnel|policemen|policeman|"
+        r"police\s+officers|police\s+officer|officers|officer|cops|constables|constable|guards|guard|workers|worker|"
+        r"labourers|laborers|engineers|engineer|nationals|national|citizens|citizen|foreigners|foreigner|children|"
+        r"child|students|student|women|woman|men|man|others|worshippers|pilgrims|teachers|teacher|employees|"
+        r"employee|staff|members|member|officials|official|miners|tourists|drivers|driver|victims|bystanders|"
+        r"patients|lawyers|journalists|journalist|sailors|sailor|commandos|jawans|sepoys|levies|cadets|"
+        r"relatives|family\s+members|doctors|doctor|nurses|children|boys|girls|boy|girl|labourer|"
+        r"of\s+them|casualties|"
+    )
+    + "|".join(sorted(ATTACKER_NOUNS, key=len, reverse=True))
+    + r"|chinese"
+)
+_NUM = r"\d{1,4}(?:,\d{3})*|" + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
+_QUAL = r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
+_STOPMOD = r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt)\b)"
+NP_RE = re.compile(
+    rf"(?<![\w-])(?<!no\s)(?:(?P<q>{_QUAL})\s+)?(?P<n>{_NUM})"
+    rf"(?:\s+(?P<mods>(?:{_STOPMOD}[A-Za-z][\w'-]*\s+){{0,3}})(?P<noun>{VICTIM_NOUNS}))?(?![\w-])",
+    re.I,
+)
+PRONOUN_NP = re.compile(
+    rf"\b(?:their|his|her|its)\s+(?P<mods>(?:{_NAT_RE}|pakistani|local)\s+)?(?P<noun>driver|guard|interpreter|translator|cook|colleague)\b",
+    re.I,
+)
+
+# Verb forms: 'L' ties to the phrase on its left, 'R' to the one on its right.
+KILL_L = re.compile(
+    r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|all\s+)?)?"
+    r"(?:killed|martyred|shot\s+dead|gunned\s+down|slain|dead|died|perished|lost\s+(?:their|his|her)\s+lives?"
+    r"|embraced\s+martyrdom|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
+    re.I,
+)
+KILL_R = re.compile(
+    r"\b(?:killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
+    r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
+    r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at)|among\s+the\s+(?:dead|killed|"
+    r"deceased|victims|fatalities)\s+(?:were|was|are|is|included))\b",
+    re.I,
+)
+INJ_L = re.compile(
+    r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
+    r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
+    r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured))\b",
+    re.I,
+)
+INJ_R = re.compile(
+    r"\b(?:injuring|wounding|injured|wounded|injures|wounds|left|leaving|among\s+the\s+(?:injured|wounded)\s+"
+    r"(?:were|was|are|is|included))\b",
+    re.I,
+)
+INCLUDING = re.compile(
+    rf"^\s*,?\s*(?:including|among\s+them|of\s+whom|among\s+whom)\s+(?P<n>{_NUM})\s+(?:(?:were|are)\s+)?(?P<nat>{_NAT_RE})\b",
+    re.I,
+)
+NO_CASUALTIES = re.compile(
+    r"\b(no\s+(?:one|body|casualties|loss\s+of\s+life|injuries|deaths)\s*(?:was|were)?\s*(?:killed|hurt|injured|"
+    r"harmed|reported)?|(?:nobody|no\s+one)\s+(?:was\s+)?(?:killed|hurt|injured|harmed)|escaped\s+unhurt|"
+    r"remained\s+unhurt|were\s+unharmed|was\s+unharmed)\b",
+    re.I,
+)
+
+
+@dataclass
+class Figure:
+    kind: str  # killed | injured
+    count: int
+    foreign: int | None  # how many of them were foreign nationals (None: not said)
+    nationality: str | None
+    start: int
+    end: int
+    text: str
+    attackers: bool = False
+
+
+@dataclass
+class _NP:
+    start: int
+    end: int
+    count: int
+    nationality: str | None
+    foreign: bool
+    attacker: bool
+    has_noun: bool
+
+
+def _value(n: str) -> int | None:
+    n = " ".join(n.lower().split())
+    if n.replace(",", "").isdigit():
+        return int(n.replace(",", ""))
+    return NUMBER_WORDS.get(n)
+
+
+def _noun_phrases(text: str) -> list[_NP]:
+    out: list[_NP] = []
+    for m in NP_RE.finditer(text):
+        n = m.group("n")
+        count = _value(n)
+        noun = (m.group("noun") or "").lower()
+        mods = (m.group("mods") or "").lower()
+        if count is None:
+            continue
+        if n.lower() in ("a", "an") and not noun:
+            continue
+        if n.lower() in ("a", "an", "single") and noun.endswith("s") and noun not in ("chinese",):
+            continue
+        # years, times and amounts are not counts of people
+        if (n.isdigit() and (len(n) == 4 and not noun)) or re.match(
+            r"\s*(?:%|percent|per\s+cent|km|kilometres|"
+            r"kg|hours|hrs|am|pm|a\.m|p\.m|years?|days?|"
+            r"months?|weeks?|minutes?|rupees|rs)\b",
+            text[m.end("n") :],
+            re.I,
+        ):
+            continue
+        nat_m = re.search(rf"\b({_NAT_RE})\b", mods + " " + noun, re.I)
+        nationality = NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else None
+        foreign = bool(nat_m) or noun in ("foreigners", "foreigner")
+        attacker = noun in ATTACKER_NOUNS or any(w in ATTACKER_NOUNS for w in mods.split())
+        end = m.end("noun") if m.group("noun") else m.end("n")
+        out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun)))
+    for m in PRONOUN_NP.finditer(text):
+        mods = (m.group("mods") or "").lower().strip()
+        nat = NATIONALITIES.get(mods) if mods in NATIONALITIES else None
+        out.append(_NP(m.start(), m.end(), 1, nat, bool(nat), False, True))
+    out.sort(key=lambda x: x.start)
+    return out
+
+
+_CHAIN_GAP = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$", re.I)
+_REL_GAP = re.compile(
+    r"^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*(?:who|that|which)\b[^,.;]{0,60}$|^\s*(?:[a-z]+\s+){0,2}$",
+    re.I,
+)
+
+
+def _left_chain(nps: list[_NP], verb_start: int, text: str) -> list[_NP]:
+    """Noun phrases that are the subject of a verb at verb_start: the nearest one and those coordinated with it."""
+    before = [np for np in nps if np.end <= verb_start]
+    if not before:
+        return []
+    last = before[-1]
+    gap = text[last.end : verb_start]
+    if not _REL_GAP.match(gap):
+        return []
+    chain = [last]
+    for np in reversed(before[:-1]):
+        if _CHAIN_GAP.match(text[np.end : chain[0].start]):
+            chain.insert(0, np)
+        else:
+            break
+    return chain
+
+
+def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
+    after = [np for np in nps if np.start >= verb_end]
+    if not after:
+        return []
+    first = after[0]
+    if not re.match(
+        r"^\s*(?:(?:at\s+least|more\s+than|over|some|about|nearly|around)\s+)?$",
+        text[verb_end : first.start],
+        re.I,
+    ) and not re.match(r"^\s*(?:the\s+lives\s+of\s+)?$", text[verb_end : first.start], re.I):
+        return []
+    chain = [first]
+    for np in after[1:]:
+        if _CHAIN_GAP.match(text[chain[-1].end : np.start]):
+            chain.append(np)
+        else:
+            break
+    return chain
+
+
+def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int) -> Figure | None:
+    victims = [np for np in chain if not np.attacker]
+    if not chain:
+        return None
+    if not victims:
+        np = chain[0]
+        return Figure(
+            kind, np.count, None, None, np.start + offset, np.end + offset, text[np.start : np.end], True
+        )
+    total = sum(np.count for np in victims)
+    foreign_nps = [np for np in victims if np.foreign]
+    foreign = sum(np.count for np in foreign_nps) if foreign_nps else None
+    nationality = next((np.nationality for np in foreign_nps if np.nationality), None)
+    inc = INCLUDING.match(text[after_end:])
+    if inc and foreign is None:
+        sub = _value(inc.group("n"))
+        if sub is not None and sub <= total:
+            foreign = sub
+            nationality = NATIONALITIES.get(inc.group("nat").lower())
+    s, e = victims[0].start, max(victims[-1].end, after_end)
+    return Figure(kind, total, foreign, nationality, s + offset, e + offset, text[s:e])
+
+
+def find_figures(text: str, offset: int = 0) -> list[Figure]:
+    nps = _noun_phrases(text)
+    out: list[Figure] = []
+    used: set[int] = set()
+    for kind, left, right in (("killed", KILL_L, KILL_R), ("injured", INJ_L, INJ_R)):
+        for m in right.finditer(text):
+            word = m.group(0).lower()
+            chain = _right_np(nps, m.end(), text)
+            if not chain:
+                continue
+            if word in ("left", "leaving"):
+                # "left four people dead" / "leaving 12 injured": the state word must follow the phrase
+                tail = text[chain[-1].end : chain[-1].end + 30].lower()
+                want = ("dead", "killed") if kind == "killed" else ("injured", "wounded", "hurt")
+                if not any(re.match(rf"^\s*(?:\w+\s+)?{w}\b", tail) for w in want):
+                    continue
+            if word.startswith("among the"):
+                # "among the dead were three Chinese": a share of the dead, not the total
+                np = chain[0]
+                out.append(
+                    Figure(
+                        kind,
+                        0,
+                        np.count if np.foreign else None,
+                        np.nationality,
+                        m.start() + offset,
+                        np.end + offset,
+                        text[m.start() : np.end],
+                    )
+                )
+                continue
+            f = _figure(kind, chain, text, offset, chain[-1].end)
+            if f:
+                key = chain[0].start
+                if (kind, key) in {(x.kind, x.start - offset) for x in out}:
+                    continue
+                used.add(key)
+                out.append(f)
+        for m in left.finditer(text):
+            chain = _left_chain(nps, m.start(), text)
+            if not chain or (kind, chain[0].start) in {(x.kind, x.start - offset) for x in out}:
+                continue
+            f = _figure(kind, chain, text, offset, m.end())
+            if f:
+                out.append(f)
+    if not out and NO_CASUALTIES.search(text):
+        m = NO_CASUALTIES.search(text)
+        assert m is not None
+        out.append(Figure("killed", 0, None, None, m.start() + offset, m.end() + offset, m.group(0)))
+        if re.search(r"hurt|injur|harm|unhurt|unharmed|casualties", m.group(0), re.I):
+            out.append(Figure("injured", 0, None, None, m.start() + offset, m.end() + offset, m.group(0)))
+    return out
+
+
+def tag_figures(doc: Doc) -> Doc:
+    for sent in doc.sentences:
+        sent.figures = find_figures(sent.text, sent.start)
+    return doc

@@ -1,0 +1,450 @@
+"""Incidents: find the sentences that report a violent event, group those that speak of the same event, and
+turn each group into one ExtractedIncident with evidence for every field.
+
+Design against the costliest failure seen on real news: one attack split into many incidents. A report
+usually tells one or two incidents and elaborates them; so a sentence starts a new incident only when its
+date or place conflicts with every incident seen so far, or when it says so ("in a separate attack").
+Background (aggregates, trends, generic talk of attacks) never starts an incident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corridor.extract import lexicon as lx
+from corridor.extract.dates import DateMention, format_date
+from corridor.extract.document import Doc, Sentence
+from corridor.extract.figures import Figure
+from corridor.extract.places import PlaceMention
+from corridor.geo.gazetteer import Place, distance_km
+from corridor.model.enums import GeoPrecision
+from corridor.model.schemas import Evidence, ExtractedIncident, PlaceRef
+
+FAMILIES = {
+    "bombing": "explosive",
+    "suicide_bombing": "explosive",
+    "attack_on_facility": "assault",
+    "armed_assault": "assault",
+    "targeted_killing": "assault",
+    "kidnapping": "kidnap",
+    "hijacking": "kidnap",
+    "threat": "threat",
+    "other": "other",
+}
+_STRONG_FACILITY = lx.re.compile(
+    r"\b(?:stormed|storming|laid\s+siege|besieged|breached|forced\s+their\s+way|"
+    r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
+    r"building|premises|station))\b",
+    lx.I,
+)
+
+
+def classify_sentence(sent: Sentence) -> None:
+    """Flags a sentence: trigger, specific event, background, hypothetical, back-reference, diplomacy."""
+    t = sent.text
+    if lx.TRIGGER.search(t):
+        sent.flags.add("trigger")
+    if lx.SPECIFIC.search(t):
+        sent.flags.add("specific")
+    if lx.AGGREGATE.search(t):
+        sent.flags.add("aggregate")
+    if lx.MODAL.search(t):
+        sent.flags.add("modal")
+    if lx.BACKREF.search(t):
+        sent.flags.add("backref")
+    if lx.NEW_EVENT.search(t):
+        sent.flags.add("new_event")
+    if lx.MEETING.search(t):
+        sent.flags.add("meeting")
+    if lx.STATEMENT.search(t):
+        sent.flags.add("statement")
+    sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
+    if _STRONG_FACILITY.search(t):
+        sent.flags.add("facility_strong")
+
+
+def victim_figures(sent: Sentence) -> list[Figure]:
+    return [f for f in sent.figures if not f.attackers]
+
+
+def point_dates(sent: Sentence) -> list[DateMention]:
+    return [d for d in sent.dates if d.role == "point" and d.value is not None]
+
+
+def event_date(sent: Sentence) -> DateMention | None:
+    """The date in a sentence that belongs to its violent event: the one nearest to a trigger word."""
+    dates = point_dates(sent)
+    if not dates:
+        return None
+    if len(dates) == 1:
+        return dates[0]
+    triggers = [m.start() + sent.start for m in lx.TRIGGER.finditer(sent.text)]
+    if not triggers:
+        return dates[0]
+    return min(dates, key=lambda d: (min(abs(d.start - t) for t in triggers), -_prec_rank(d.precision)))
+
+
+def _prec_rank(p: str | None) -> int:
+    return {"day": 3, "month": 2, "year": 1}.get(p or "", 0)
+
+
+def domestic_places(sent: Sentence) -> list[PlaceMention]:
+    return [p for p in sent.places if p.place.is_domestic and p.place.base_kind != "country"]
+
+
+def is_anchor(sent: Sentence) -> bool:
+    f = sent.flags
+    if "trigger" not in f or "specific" not in f or "aggregate" in f:
+        return False
+    victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
+    if "meeting" in f and not victims:
+        return False
+    if "modal" in f and not victims and lx.FOILED.search(sent.text):
+        return False
+    return bool(victims or point_dates(sent) or domestic_places(sent) or sent.is_title)
+
+
+def dates_compatible(a: DateMention | None, b: DateMention | None) -> bool:
+    if a is None or b is None or a.value is None or b.value is None:
+        return True
+    pa, pb = a.precision, b.precision
+    if pa == "day" and pb == "day":
+        return abs((a.value - b.value).days) <= 1
+    if "year" in (pa, pb):
+        return a.value.year == b.value.year
+    return (a.value.year, a.value.month) == (b.value.year, b.value.month)
+
+
+def places_compatible(a: Place | None, b: Place | None) -> bool:
+    if a is None or b is None:
+        return True
+    if a.id == b.id:
+        return True
+    for x, y in ((a, b), (b, a)):
+        if x.base_kind == "province" and y.province == x.province:
+            return True
+        if x.base_kind == "district" and y.district == x.district and y.province == x.province:
+            return True
+        if x.base_kind == "country" and y.cc == x.cc:
+            return True
+    if a.city and a.city == b.city and a.province == b.province:
+        return True
+    if a.lat is not None and b.lat is not None and a.lon is not None and b.lon is not None:
+        return distance_km(a.lat, a.lon, b.lat, b.lon) <= 40
+    return False
+
+
+@dataclass
+class Candidate:
+    sentences: list[Sentence] = field(default_factory=list)
+    anchors: list[Sentence] = field(default_factory=list)
+    date: DateMention | None = None
+    place: Place | None = None
+    types: list[str] = field(default_factory=list)
+
+    def add(self, sent: Sentence, anchor: bool) -> None:
+        self.sentences.append(sent)
+        if anchor:
+            self.anchors.append(sent)
+        d = event_date(sent)
+        if d and (
+            self.date is None
+            or (_prec_rank(d.precision) > _prec_rank(self.date.precision) and dates_compatible(d, self.date))
+        ):
+            self.date = d
+        best = best_place(sent)
+        if best and (self.place is None or best.place.specificity > self.place.specificity):
+            self.place = best.place
+        for t in sent.event_types:
+            if t not in self.types:
+                self.types.append(t)
+
+
+def best_place(sent: Sentence) -> PlaceMention | None:
+    """The place a sentence's event happened: locative, specific, domestic."""
+    cands = domestic_places(sent) or [p for p in sent.places if p.locative and p.place.base_kind != "country"]
+    if not cands:
+        return None
+    return max(cands, key=lambda p: (p.locative, p.place.specificity, -p.start))
+
+
+def _implied_date(doc: Doc, cand: Candidate) -> DateMention | None:
+    """A lead incident without a date of its own is dated near the report (for conflict checks only)."""
+    if cand.date is not None or doc.published is None:
+        return cand.date
+    lead = any(s.is_title or s.index <= 2 for s in cand.anchors)
+    if not lead or any("backref" in s.flags for s in cand.anchors):
+        return None
+    return DateMention(0, 0, "", doc.published.replace(day=1), "month", "implied")
+
+
+def _conflicts(doc: Doc, cand: Candidate, sent: Sentence) -> bool:
+    d = event_date(sent)
+    cd = _implied_date(doc, cand)
+    if cd is not None and cd.kind == "implied" and d is not None and doc.published is not None:
+        if d.precision == "day" and abs((doc.published - d.value).days) > 7:  # type: ignore[operator]
+            return True
+        if d.precision != "day" and not dates_compatible(d, cd):
+            return True
+    elif not dates_compatible(d, cd):
+        return True
+    bp = best_place(sent)
+    if bp and not places_compatible(bp.place, cand.place):
+        return True
+    fams = {FAMILIES[t] for t in sent.event_types if t not in ("armed_assault", "threat")}
+    cfams = {FAMILIES[t] for t in cand.types if t not in ("armed_assault", "threat")}
+    return bool(fams and cfams and not (fams & cfams) and "kidnap" in (fams ^ cfams))
+
+
+def group(doc: Doc) -> list[Candidate]:
+    cands: list[Candidate] = []
+    for sent in doc.sentences:
+        anchor = is_anchor(sent)
+        supporting = (
+            not anchor
+            and "aggregate" not in sent.flags
+            and "meeting" not in sent.flags
+            and (
+                victim_figures(sent)
+                or sent.flags & {"claim", "no_claim"}
+                or (sent.actors and "trigger" in sent.flags)
+            )
+        )
+        if not (anchor or supporting):
+            continue
+        has_own = event_date(sent) is not None or best_place(sent) is not None
+        target = None
+        if "new_event" not in sent.flags or not anchor:
+            if has_own:
+                target = next((c for c in reversed(cands) if not _conflicts(doc, c, sent)), None)
+            elif cands:
+                target = cands[-1]
+        if target is None:
+            if not anchor:
+                continue
+            target = Candidate()
+            cands.append(target)
+        target.add(sent, anchor)
+    return cands
+
+
+def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | None]:
+    def first(sents: list[Sentence], name: str) -> Sentence | None:
+        return next((s for s in sents if name in s.event_types), None)
+
+    pools = [cand.anchors, cand.sentences]
+    for pool in pools:
+        if any("facility_strong" in s.flags for s in pool):
+            return "attack_on_facility", next(s for s in pool if "facility_strong" in s.flags)
+        for name in (
+            "hijacking",
+            "kidnapping",
+            "suicide_bombing",
+            "attack_on_facility",
+            "bombing",
+            "targeted_killing",
+            "armed_assault",
+        ):
+            s = first(pool, name)
+            if s is None:
+                continue
+            if name == "targeted_killing" and killed is not None and killed > 2:
+                name = "armed_assault"
+            return name, s
+    s = first(cand.sentences, "threat")
+    if s:
+        return "threat", s
+    return "other", cand.anchors[0] if cand.anchors else None
+
+
+def _ev(
+    field_name: str,
+    s: Sentence | None,
+    start: int | None = None,
+    end: int | None = None,
+    doc: Doc | None = None,
+) -> Evidence | None:
+    if s is None:
+        return None
+    return Evidence(field=field_name, text=s.text, start=s.start, end=s.end)
+
+
+def _figures(cand: Candidate) -> dict[str, tuple[int | None, Sentence | None]]:
+    out: dict[str, tuple[int | None, Sentence | None]] = {}
+    best: dict[str, tuple[int, Sentence]] = {}
+    nat: tuple[str, Sentence] | None = None
+    zero: dict[str, Sentence] = {}
+    for s in cand.sentences:
+        if "aggregate" in s.flags:
+            continue
+        for f in victim_figures(s):
+            if f.count == 0 and not f.foreign:
+                zero.setdefault(f.kind, s)
+            total_key, foreign_key = f"{f.kind}_total", f"{f.kind}_foreign"
+            if f.count > best.get(total_key, (0, s))[0]:
+                best[total_key] = (f.count, s)
+            if f.foreign and f.foreign > best.get(foreign_key, (0, s))[0]:
+                best[foreign_key] = (f.foreign, s)
+            if f.nationality and nat is None:
+                nat = (f.nationality, s)
+    for kind in ("killed", "injured"):
+        tk, fk = f"{kind}_total", f"{kind}_foreign"
+        total = best.get(tk)
+        foreign = best.get(fk)
+        if foreign and (total is None or total[0] < foreign[0]):
+            total = foreign  # "two Chinese engineers lost their lives": at least two dead in all
+        if total is None and kind in zero:
+            out[tk] = (0, zero[kind])
+        else:
+            out[tk] = (total[0], total[1]) if total else (None, None)
+        out[fk] = (foreign[0], foreign[1]) if foreign else (None, None)
+    out["foreign_nationality"] = (None, nat[1]) if nat else (None, None)
+    cand_nat = nat[0] if nat else None
+    out["_nat"] = (None, None)
+    cand.__dict__["nationality"] = cand_nat
+    return out
+
+
+def _perpetrator(
+    doc: Doc, cand: Candidate
+) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
+    claimed: bool | None = None
+    claim_sent = None
+    for s in cand.sentences:
+        if "no_claim" in s.flags:
+            claimed, claim_sent = False, s
+    for s in cand.sentences:
+        actors = [a for a in s.actors]
+        if not actors or "deny" in s.flags:
+            continue
+        if "claim" in s.flags:
+            return actors[0].actor, True, s, s
+    for s in cand.sentences:
+        if s.actors and "deny" not in s.flags and ("blame" in s.flags or "trigger" in s.flags):
+            return s.actors[0].actor, claimed, s, claim_sent
+    return None, claimed, None, claim_sent
+
+
+def _is_new(doc: Doc, cand: Candidate, when: DateMention | None) -> tuple[bool, Sentence | None]:
+    first = cand.anchors[0] if cand.anchors else cand.sentences[0]
+    backref = any("backref" in s.flags for s in cand.anchors)
+    lead = any(s.is_title or s.index <= 2 for s in cand.anchors)
+    if doc.published is not None and when is not None and when.value is not None:
+        days = (doc.published - when.value).days
+        if when.precision == "day":
+            close = -1 <= days <= (7 if lead else 3)
+        elif when.precision == "month":
+            close = (when.value.year, when.value.month) == (doc.published.year, doc.published.month) and lead
+        else:
+            close = False
+        return close and not backref, first
+    return lead and not backref, first
+
+
+def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
+    if not cand.anchors:
+        return None
+    figs = _figures(cand)
+    killed = figs["killed_total"][0]
+    etype, type_sent = _choose_type(cand, killed)
+    if etype in ("threat", "other") and killed is None and figs["injured_total"][0] is None:
+        return None
+    evidence: list[Evidence] = []
+
+    def ev(name: str, s: Sentence | None) -> None:
+        e = _ev(name, s)
+        if e:
+            evidence.append(e)
+
+    ev("event_type", type_sent)
+    # date
+    date_sent = next((s for s in cand.sentences if cand.date is not None and cand.date in s.dates), None)
+    when = cand.date
+    date_str, precision = (when.iso(), when.precision) if when else (None, None)
+    is_new, new_sent = _is_new(doc, cand, when)
+    if when is None and is_new and doc.published is not None:
+        # A lead incident without a date of its own: reports of the day tell the day's news.
+        date_str, precision = format_date(doc.published, "day"), "day"
+        date_sent = cand.anchors[0]
+    ev("date", date_sent)
+    # place: most specific place among the group's sentences, the anchor's locatives first
+    place_sent, pm = None, None
+    for pool in (cand.anchors, cand.sentences):
+        scored = [(s, p) for s in pool for p in ([best_place(s)] if best_place(s) else [])]
+        if scored:
+            place_sent, pm = max(
+                scored,
+                key=lambda sp: (
+                    sp[1].locative,
+                    sp[1].place.specificity,  # type: ignore[union-attr]
+                    -sp[0].index,
+                ),
+            )
+            break
+    place = PlaceRef()
+    if pm is not None:
+        p = pm.place
+        # a facility or neighbourhood: keep the city of the hierarchy
+        city = p.city if p.base_kind not in ("district", "province", "country") else None
+        place = PlaceRef(
+            name=p.name,
+            city=city,
+            district=p.district,
+            province=p.province,
+            country=p.country,
+            lat=p.lat,
+            lon=p.lon,
+            precision=p.precision,
+        )
+        ev("place", place_sent)
+    elif doc.context_provinces:
+        prov = max(doc.context_provinces, key=lambda k: doc.context_provinces[k])
+        place = PlaceRef(name=prov, province=prov, country="Pakistan", precision=GeoPrecision.PROVINCE)
+    for k in ("killed_total", "injured_total", "killed_foreign", "injured_foreign", "foreign_nationality"):
+        ev(k, figs[k][1])
+    perp, claimed, perp_sent, claim_sent = _perpetrator(doc, cand)
+    ev("perpetrator", perp_sent)
+    ev("claimed", claim_sent)
+    ev("is_new", new_sent)
+    filled = sum(x is not None for x in (date_str, pm, killed, figs["injured_total"][0], perp))
+    confidence = round(min(0.95, 0.35 + 0.1 * filled + (0.1 if when is not None else 0.0)), 2)
+    return ExtractedIncident(
+        event_type=etype,  # type: ignore[arg-type]
+        date=date_str,
+        date_precision=precision,  # type: ignore[arg-type]
+        place=place,
+        killed_total=killed,
+        injured_total=figs["injured_total"][0],
+        killed_foreign=figs["killed_foreign"][0],
+        injured_foreign=figs["injured_foreign"][0],
+        foreign_nationality=cand.__dict__.get("nationality"),
+        perpetrator=perp,
+        claimed=claimed,
+        is_new=is_new,
+        confidence=confidence,
+        evidence=evidence,
+    )
+
+
+def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
+    if a.date and b.date and a.date[:7] != b.date[:7]:
+        return False
+    return (a.place.city or a.place.district) == (b.place.city or b.place.district) and FAMILIES[
+        str(a.event_type)
+    ] == FAMILIES[str(b.event_type)]
+
+
+def extract_incidents(doc: Doc) -> Doc:
+    for sent in doc.sentences:
+        classify_sentence(sent)
+    out: list[ExtractedIncident] = []
+    for cand in group(doc):
+        inc = build(doc, cand)
+        if inc is None:
+            continue
+        twin = next((o for o in out if _same(o, inc)), None)
+        if twin is not None:
+            continue
+        out.append(inc)
+    doc.incidents = out
+    return doc

@@ -1,0 +1,148 @@
+"""Word patterns the incident stages share: violence triggers, event-type cues, background and reference cues."""
+
+from __future__ import annotations
+
+import re
+
+I = re.I
+
+# A violent event is being talked about.
+TRIGGER = re.compile(
+    r"\b(bomb(?:s|ing|ings|ed|er|ers)?|blasts?|explosions?|exploded|explosives?|IEDs?|grenades?|detonat\w+|"
+    r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
+    r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|"
+    r"assassinat\w+|gunned\s+down|kidnap\w*|abduct\w*|hostages?|hijack\w*|rockets?|mortars?|landmine|"
+    r"blew\s+(?:himself|herself|themselves)?\s*up|set\s+(?:on\s+)?fire|torched|sabotage\w*)\b",
+    I,
+)
+# Words that name one specific event ("a blast", "the attack", "yesterday's bombing").
+SPECIFIC = re.compile(
+    r"\b(?:a|an|the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+(?:\w+\s+){0,3}?(?:bomb(?:ing)?|blast|explosion|"
+    r"attack|assault|shooting|ambush|raid|hijacking|kidnapping|abduction|strike|incident|firing|siege|"
+    r"gunfight|gun\s+battle)\b|\b(?:exploded|opened\s+fire|stormed|ambushed|attacked|shot|kidnapped|abducted|"
+    r"hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|rammed|targeted|killed|injured|wounded|"
+    r"martyred|gunned\s+down)\b",
+    I,
+)
+# Background: aggregates, trends and generic talk of attacks (not one incident).
+AGGREGATE = re.compile(
+    r"\b(?:over|in|during|within)\s+the\s+(?:past|last|previous)\s+(?:decade|few\s+years|\w+\s+years|years|months|"
+    r"\w+\s+months|year)|\bsince\s+(?:19|20)\d\d|\bsince\s+(?:the\s+)?(?:start|beginning|launch)|so\s+far\s+this\s+year|"
+    r"this\s+year\s+alone|in\s+recent\s+(?:years|months|weeks|times)|\b(?:a|the)\s+(?:series|string|spate|wave|"
+    r"number|rise|surge|increase|spike|uptick)\s+(?:of|in)\s+(?:\w+\s+){0,2}(?:attacks|violence|incidents|killings)|"
+    r"\battacks\s+(?:on|against|targeting)\s+(?:\w+\s+){0,2}(?:chinese|foreign|foreigners|security|cpec|police)|"
+    r"\bsimilar\s+attacks|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
+    r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
+    r"\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
+    I,
+)
+# Hypothetical or future: not an incident that happened.
+MODAL = re.compile(
+    r"\b(?:could|would|might|may|plans?\s+to|planning\s+to|threat\s+of|risk\s+of|fears?\s+of|"
+    r"prevent(?:ed|ing)?|foiled|thwarted|averted)\b",
+    I,
+)
+FOILED = re.compile(r"\b(?:foiled|thwarted|averted|defused|prevented)\b", I)
+# The sentence refers back to an earlier event.
+BACKREF = re.compile(
+    r"\b(?:follows?|following|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
+    r"(?:weeks|months|days|years|a\s+year|a\s+month|a\s+week)\s+after|previous(?:ly)?|earlier\s+(?:attack|bombing|incident|"
+    r"assault)|last\s+(?:year|month|January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)|recalled|in\s+the\s+wake\s+of|anniversary|a\s+year\s+ago|months\s+ago|years\s+ago|"
+    r"similar\s+(?:attack|incident|bombing)|was\s+the\s+(?:latest|second|third)|reminiscent|back\s+in)\b",
+    I,
+)
+NEW_EVENT = re.compile(
+    r"\b(?:in\s+(?:a|another)\s+(?:separate|similar|different)?\s*(?:incident|attack)|separately|"
+    r"in\s+another|another\s+(?:attack|blast|bombing|incident|explosion)|elsewhere)\b",
+    I,
+)
+
+# Event-type cues, strongest first.
+TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "hijacking",
+        re.compile(
+            r"\bhijack\w*|\b(?:train|bus|plane|aircraft|passengers)\b[^.]{0,60}\bhostages?\b|"
+            r"\bhostages?\b[^.]{0,60}\b(?:train|bus|passengers)\b",
+            I,
+        ),
+    ),
+    (
+        "kidnapping",
+        re.compile(r"\b(?:kidnap\w*|abduct\w*|taken\s+hostage|held\s+hostage|whisked\s+away)\b", I),
+    ),
+    (
+        "suicide_bombing",
+        re.compile(
+            r"\bsuicide\s+(?:bomb\w*|attack\w*|blast|car|vest|jacket|vehicle|explosion|"
+            r"squad|assault)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
+            r"\bvehicle-borne|\bVBIED|\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b",
+            I,
+        ),
+    ),
+    (
+        "attack_on_facility",
+        re.compile(
+            r"\b(?:stormed|storming|laid\s+siege|besieged|breached|entered|forced\s+their\s+way\s+into|complex\s+attack|"
+            r"attack(?:ed)?\s+(?:on\s+)?(?:the|a)\s+(?:\w+\s+){0,3}(?:camp|base|complex|compound|consulate|airbase|"
+            r"air\s+base|cantonment|naval\s+(?:air\s+)?station|garrison|headquarters|office|port|facility|installation|plant|"
+            r"project\s+site|prison|jail)|(?:blew\s+up|damaged|destroyed|torched|set\s+(?:on\s+)?fire)\s+(?:\w+\s+){0,3}"
+            r"(?:pipeline|railway\s+track|track|tower|pylon|bridge|transmission|grid|school|gas|power))\b",
+            I,
+        ),
+    ),
+    (
+        "bombing",
+        re.compile(
+            r"\b(?:bomb(?:s|ing|ings|ed)?|blasts?|explosions?|exploded|explosives?|IEDs?|"
+            r"improvised\s+explosive|grenades?|detonat\w+|landmine|mine\s+blast|rockets?|mortars?|"
+            r"magnetic\s+bomb|sticky\s+bomb)\b",
+            I,
+        ),
+    ),
+    (
+        "targeted_killing",
+        re.compile(
+            r"\b(?:shot\s+dead|gunned\s+down|assassinat\w+|target(?:ed)?\s+killings?|"
+            r"killed\s+in\s+a\s+targeted|shot\s+and\s+killed)\b",
+            I,
+        ),
+    ),
+    (
+        "armed_assault",
+        re.compile(
+            r"\b(?:gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:at|on|upon)|firing|shooting|"
+            r"shot|ambush\w*|gun\s+battle|armed\s+(?:men|assailants|attackers)|assault\w*|"
+            r"attack(?:s|ed|ers?)?|raid\w*|stabbed|stabbing|knife)\b",
+            I,
+        ),
+    ),
+    (
+        "threat",
+        re.compile(
+            r"\b(?:threat(?:s|ened|ening)?\s+(?:to\s+attack|letter|call)|warned\s+of\s+attacks|"
+            r"bomb\s+threat|hoax)\b",
+            I,
+        ),
+    ),
+]
+
+# Diplomacy, statements, policy: events, not incidents.
+MEETING = re.compile(
+    r"\b(?:met|meeting|meets|talks|held\s+talks|summit|conference|sidelines|visit(?:ed|ing|s)?|"
+    r"delegation|dialogue|discussions?|discussed|discussing)\b",
+    I,
+)
+STATEMENT = re.compile(
+    r"\b(?:said|says|stated|statement|pledged|pledges|assured|affirmed|condemned|condemns|urged|"
+    r"urges|emphasi[sz]ed|stressed|announced|vowed|expressed|called\s+(?:on|for)|spokes(?:person|man|woman)|"
+    r"told\s+reporters|press\s+conference|highlighted|acknowledged|underscored)\b",
+    I,
+)
+POLICY = re.compile(
+    r"\b(?:approved|signed|agreement|memorandum|MoU|policy|plan|framework|deploy(?:ed|ment)?|"
+    r"standard\s+operating\s+procedures|SOPs?|security\s+force|special\s+security\s+division|"
+    r"budget|allocated|initiative)\b",
+    I,
+)

@@ -1,0 +1,80 @@
+"""Places: gazetteer names in each sentence, disambiguated by the document's own geography."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from corridor.extract.document import Doc
+from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
+
+LOCATIVE = re.compile(
+    r"(?:\b(?:in|at|near|outside|inside|on|from|along|close\s+to|off|around|of|to)\s+(?:the\s+)?"
+    r"(?:\w+\s+){0,2})$",
+    re.I,
+)
+_NOT_PLACE_AFTER = re.compile(
+    r"^\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|Chamber|Press\s+Club"
+    r"|Stock\s+Exchange\s+index|Kings|Zalmi|Qalandars|United|Gladiators|Sultans)\b"
+)
+
+
+@dataclass
+class PlaceMention:
+    start: int
+    end: int
+    text: str
+    place: Place
+    candidates: tuple[Place, ...]
+    locative: bool  # introduced by a locative preposition ("in Quetta", "near Besham")
+
+
+def _choose(cands: tuple[Place, ...], provinces: dict[str, int], anchors: list[Place]) -> Place:
+    """Pick the reading of an ambiguous name that fits the document: same province, then nearby places."""
+    if len(cands) == 1:
+        return cands[0]
+
+    def score(p: Place) -> tuple[float, ...]:
+        prov = provinces.get(p.province or "", 0)
+        near = 0.0
+        if p.lat is not None and p.lon is not None:
+            for a in anchors:
+                if (
+                    a.lat is not None
+                    and a.lon is not None
+                    and a.id != p.id
+                    and distance_km(p.lat, p.lon, a.lat, a.lon) < 150
+                ):
+                    near += 1
+        return (1.0 if p.is_domestic else 0.0, prov + near, p.specificity, p.population)
+
+    return max(cands, key=score)
+
+
+def tag_places(doc: Doc) -> Doc:
+    gaz = get_gazetteer()
+    raw: list[tuple[int, PlaceMatch]] = []
+    unambiguous: list[Place] = []
+    for sent in doc.sentences:
+        actor_spans = [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
+        for m in gaz.find(sent.text):
+            if any(not (m.end <= s or m.start >= e) for s, e in actor_spans):
+                continue
+            if _NOT_PLACE_AFTER.match(sent.text[m.end :]):
+                continue
+            raw.append((sent.index, m))
+            if len({c.id for c in m.candidates}) == 1:
+                unambiguous.append(m.candidates[0])
+    provinces: dict[str, int] = {}
+    for p in unambiguous:
+        if p.province:
+            provinces[p.province] = provinces.get(p.province, 0) + 1
+    doc.context_provinces = provinces
+    for sidx, pm in raw:
+        sent = doc.sentences[sidx]
+        place = _choose(pm.candidates, provinces, unambiguous)
+        locative = bool(LOCATIVE.search(sent.text[: pm.start]))
+        sent.places.append(
+            PlaceMention(pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative)
+        )
+    return doc

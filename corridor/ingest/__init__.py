@@ -1,0 +1,1 @@
+"""Ingest: read reports (files, folders, RSS/Atom, URLs) into documents, idempotently and transactionally."""

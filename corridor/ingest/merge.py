@@ -1,0 +1,392 @@
+"""Merge: mentions from many reports become one canonical incident each.
+
+Mentions are clustered by a pairwise rule (dates agree within their precision, places within a radius that
+depends on precision, event types of one family) and never with a mention from the same report. Precise
+(day) mentions cluster first; coarser ones (month, year: usually back-references) then join the best
+precise cluster, so a vague mention cannot bridge two distinct attacks. The clustering of a set of mentions
+does not depend on the order they arrived in, and canonical values are a function of the set, so ingesting
+a corpus in any order gives the same incidents.
+
+Conflicting figures are kept per source in Incident.provenance and flagged; the canonical value is the one
+most sources support, ties going to the latest report (tolls are revised upward as news comes in).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from corridor.clock import now
+from corridor.geo.gazetteer import distance_km
+from corridor.ids import new_id
+from corridor.store.tables import Incident, Mention
+
+FAMILY = {
+    "bombing": "explosive",
+    "suicide_bombing": "explosive",
+    "attack_on_facility": "assault",
+    "armed_assault": "assault",
+    "targeted_killing": "assault",
+    "kidnapping": "kidnap",
+    "hijacking": "kidnap",
+    "threat": "threat",
+    "other": "other",
+}
+# Radius within which two mentions may be the same incident, by the coarser of their geo precisions.
+RADIUS_KM = {"point": 30.0, "city": 30.0, "district": 80.0}
+PREC_RANK = {"day": 3, "month": 2, "year": 1}
+GEO_RANK = {"point": 5, "city": 4, "district": 3, "province": 2, "country": 1}
+TYPE_ORDER = [
+    "hijacking",
+    "kidnapping",
+    "attack_on_facility",
+    "suicide_bombing",
+    "bombing",
+    "targeted_killing",
+    "armed_assault",
+    "threat",
+    "other",
+]
+FIGURES = ("killed_total", "injured_total", "killed_foreign", "injured_foreign")
+
+
+@dataclass(frozen=True)
+class MentionView:
+    """The fields of a Mention that merging reads, with the report's metadata beside them."""
+
+    id: str
+    document_id: str
+    ordinal: int
+    published: date | None
+    fetched_at: datetime
+    sha256: str
+    event_type: str
+    date: date | None
+    date_precision: str | None
+    lat: float | None
+    lon: float | None
+    geo_precision: str | None
+    province: str | None
+    country: str | None
+    is_new: bool
+    confidence: float
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.sha256, self.ordinal)
+
+
+def _date_range(m: MentionView) -> tuple[date, date] | None:
+    if m.date is None:
+        return None
+    if m.date_precision == "day":
+        return m.date, m.date
+    if m.date_precision == "month":
+        nxt = (m.date.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return m.date, nxt - timedelta(days=1)
+    return date(m.date.year, 1, 1), date(m.date.year, 12, 31)
+
+
+def dates_agree(a: MentionView, b: MentionView) -> bool:
+    ra, rb = _date_range(a), _date_range(b)
+    if ra is None or rb is None:
+        return False
+    slack = timedelta(days=1) if a.date_precision == b.date_precision == "day" else timedelta(0)
+    return ra[0] - slack <= rb[1] and rb[0] - slack <= ra[1]
+
+
+def places_agree(a: MentionView, b: MentionView) -> bool:
+    coarse = min(GEO_RANK.get(a.geo_precision or "country", 1), GEO_RANK.get(b.geo_precision or "country", 1))
+    if coarse <= 2:  # province or country: only the same province, and only if both name one
+        return bool(a.province and a.province == b.province)
+    if None in (a.lat, a.lon, b.lat, b.lon):
+        return False
+    name = {5: "point", 4: "city", 3: "district"}[coarse]
+    return distance_km(a.lat, a.lon, b.lat, b.lon) <= RADIUS_KM[name]  # type: ignore[arg-type]
+
+
+def types_agree(a: MentionView, b: MentionView) -> bool:
+    fa, fb = FAMILY.get(a.event_type, "other"), FAMILY.get(b.event_type, "other")
+    if fa == fb:
+        return True
+    # a complex attack is a bombing to one outlet and an assault to another
+    return {fa, fb} == {"explosive", "assault"}
+
+
+def compatible(a: MentionView, b: MentionView) -> bool:
+    return a.document_id != b.document_id and dates_agree(a, b) and places_agree(a, b) and types_agree(a, b)
+
+
+def cluster(mentions: Sequence[MentionView]) -> list[list[MentionView]]:
+    """Deterministic clusters of mentions (each sorted by key); the result does not depend on input order."""
+    ms = sorted(mentions, key=lambda m: m.key)
+    fine = [m for m in ms if m.date_precision == "day"]
+    coarse = [m for m in ms if m.date_precision != "day"]
+    parent = {m.id: m.id for m in ms}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for i, a in enumerate(fine):
+        for b in fine[i + 1 :]:
+            if compatible(a, b):
+                union(a.id, b.id)
+    for m in coarse:
+        matches = [f for f in fine if compatible(m, f)]
+        if matches:
+            roots = {find(f.id) for f in matches}
+            # join the cluster with the most agreeing mentions; ties to the smallest key
+            best = min(
+                roots,
+                key=lambda r: (
+                    -sum(1 for f in matches if find(f.id) == r),
+                    min(f.key for f in fine if find(f.id) == r),
+                ),
+            )
+            parent[m.id] = best
+    pending = [m for m in coarse if find(m.id) == m.id]
+    for i, a in enumerate(pending):
+        for b in pending[i + 1 :]:
+            if compatible(a, b) and find(b.id) == b.id:
+                parent[b.id] = find(a.id)
+    groups: dict[str, list[MentionView]] = {}
+    for m in ms:
+        groups.setdefault(find(m.id), []).append(m)
+    return sorted(groups.values(), key=lambda g: g[0].key)
+
+
+# ---------------------------------------------------------------- canonical values
+
+
+def _report_order(m: Mention) -> tuple[Any, ...]:
+    d = m.document
+    return (d.published or date.min, d.fetched_at, d.sha256, m.ordinal)
+
+
+def _vote(
+    values: list[tuple[Any, Mention]], tie_latest: bool = True
+) -> tuple[Any, dict[str, list[str]], str]:
+    """The value most sources support; ties go to the latest report. Returns (value, sources, why)."""
+    support: dict[Any, list[Mention]] = {}
+    for v, m in values:
+        support.setdefault(v, []).append(m)
+    if not support:
+        return None, {}, "no source states it"
+
+    def rank(v: Any) -> tuple[Any, ...]:
+        ms = support[v]
+        latest = max(_report_order(m) for m in ms)
+        return (len({m.document_id for m in ms}), latest if tie_latest else tuple())
+
+    best = max(support, key=rank)
+    sources = {str(v): sorted({m.document_id for m in ms}) for v, ms in support.items()}
+    n = len(sources[str(best)])
+    if len(support) == 1:
+        why = f"stated by {n} source{'s' if n > 1 else ''}"
+    else:
+        why = f"{n} of {len({m.document_id for _, m in values})} sources; conflicting values kept per source"
+    return best, sources, why
+
+
+def canonical(mentions: list[Mention]) -> dict[str, Any]:
+    """Canonical field values of an incident from its mentions, with provenance per field."""
+    ms = sorted(mentions, key=_report_order)
+    out: dict[str, Any] = {}
+    prov: dict[str, Any] = {}
+
+    # event type: votes (news reports count double), ties to the more specific type
+    votes: Counter[str] = Counter()
+    for m in ms:
+        votes[m.event_type] += 2 if m.is_new else 1
+    etype = max(votes, key=lambda t: (votes[t], -TYPE_ORDER.index(t) if t in TYPE_ORDER else -99))
+    out["event_type"] = etype
+    prov["event_type"] = {
+        "value": etype,
+        "votes": dict(votes),
+        "why": "most supported; news over back-references",
+    }
+
+    # date: finest precision available, then the most common value, ties to the earliest
+    dated = [m for m in ms if m.date is not None]
+    if dated:
+        finest = max(PREC_RANK.get(m.date_precision or "", 0) for m in dated)
+        pool = [m for m in dated if PREC_RANK.get(m.date_precision or "", 0) == finest]
+        counts = Counter(m.date for m in pool)
+        best_date = min(counts, key=lambda d: (-counts[d], d))
+        chosen = next(m for m in pool if m.date == best_date)
+        out["date"], out["date_precision"] = best_date, chosen.date_precision
+        prov["date"] = {
+            "value": best_date.isoformat(),
+            "precision": chosen.date_precision,
+            "sources": {k.isoformat(): sorted({m.document_id for m in pool if m.date == k}) for k in counts},
+            "conflict": len(counts) > 1,
+            "why": "finest precision, most sources",
+        }
+    else:
+        out["date"], out["date_precision"] = None, None
+
+    # place: finest precision, then the most common place name
+    placed = [m for m in ms if m.geo_precision]
+    if placed:
+        finest = max(GEO_RANK.get(m.geo_precision or "", 0) for m in placed)
+        pool = [m for m in placed if GEO_RANK.get(m.geo_precision or "", 0) == finest]
+        counts2 = Counter(m.place_name for m in pool)
+        name = min(counts2, key=lambda n: (-counts2[n], n or ""))
+        pm = next(m for m in pool if m.place_name == name)
+        for f in ("place_name", "city", "district", "province", "country", "lat", "lon", "geo_precision"):
+            out[f] = getattr(pm, f)
+        prov["place"] = {
+            "value": name,
+            "sources": {str(k): sorted({m.document_id for m in pool if m.place_name == k}) for k in counts2},
+            "why": "finest precision, most sources",
+        }
+    for f in FIGURES + ("foreign_nationality",):
+        value, sources, why = _vote([(getattr(m, f), m) for m in ms if getattr(m, f) is not None])
+        out[f] = value
+        if sources:
+            prov[f] = {"value": value, "sources": sources, "conflict": len(sources) > 1, "why": why}
+    claimed_by = [(m.perpetrator, m) for m in ms if m.perpetrator and m.claimed]
+    value, sources, why = _vote(claimed_by or [(m.perpetrator, m) for m in ms if m.perpetrator])
+    out["perpetrator"] = value
+    if sources:
+        prov["perpetrator"] = {
+            "value": value,
+            "sources": sources,
+            "conflict": len(sources) > 1,
+            "why": ("claimed; " if claimed_by else "") + why,
+        }
+    claims = {m.claimed for m in ms if m.claimed is not None}
+    out["claimed"] = True if True in claims else (False if False in claims else None)
+    out["confidence"] = round(
+        min(0.99, max(m.confidence for m in ms) + 0.05 * (len({m.document_id for m in ms}) - 1)), 2
+    )
+    out["provenance"] = prov
+    return out
+
+
+# ---------------------------------------------------------------- store side
+
+
+def _views(session: Session, mentions: Iterable[Mention]) -> list[MentionView]:
+    out = []
+    for m in mentions:
+        d = m.document
+        out.append(
+            MentionView(
+                m.id,
+                m.document_id,
+                m.ordinal,
+                d.published,
+                d.fetched_at,
+                d.sha256,
+                m.event_type,
+                m.date,
+                m.date_precision,
+                m.lat,
+                m.lon,
+                m.geo_precision,
+                m.province,
+                m.country,
+                m.is_new,
+                m.confidence,
+            )
+        )
+    return out
+
+
+def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
+    """Every stored mention whose incident the new mentions could join or reshape."""
+    found: dict[str, Mention] = {m.id: m for m in new}
+    for m in new:
+        if m.date is None:
+            continue
+        lo, hi = m.date - timedelta(days=400), m.date + timedelta(days=400)
+        rows = session.scalars(sa.select(Mention).where(Mention.date.between(lo, hi))).all()
+        for r in rows:
+            found.setdefault(r.id, r)
+    incident_ids = {m.incident_id for m in found.values() if m.incident_id}
+    if incident_ids:
+        for r in session.scalars(sa.select(Mention).where(Mention.incident_id.in_(incident_ids))).all():
+            found.setdefault(r.id, r)
+    return list(found.values())
+
+
+def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
+    """Assign new mentions to incidents (creating, joining or merging incidents); returns touched incident ids."""
+    if not new:
+        return set()
+    pool = _neighbourhood(session, new)
+    by_id = {m.id: m for m in pool}
+    touched: set[str] = set()
+    stamp = now()
+    claimed_ids: set[str] = set()
+    for group_views in cluster(_views(session, pool)):
+        members = [by_id[v.id] for v in group_views]
+        existing = Counter(
+            m.incident_id for m in members if m.incident_id and m.incident_id not in claimed_ids
+        )
+        if existing:
+            incs = {i: session.get(Incident, i) for i in existing}
+            keep = min(existing, key=lambda i: (-existing[i], incs[i].created_at if incs[i] else stamp, i))
+            incident = incs[keep]
+            assert incident is not None
+        else:
+            incident = Incident(
+                id=new_id(),
+                created_at=stamp,
+                first_seen=stamp,
+                last_seen=stamp,
+                updated_at=stamp,
+                status="draft",
+                version=0,
+                provenance={},
+            )
+            session.add(incident)
+        claimed_ids.add(incident.id)
+        for m in members:
+            if m.incident_id != incident.id:
+                m.incident_id = incident.id
+                m.incident = incident
+        _apply(incident, members, stamp)
+        touched.add(incident.id)
+    session.flush()
+    # incidents left without mentions were absorbed into another one
+    stale = session.scalars(
+        sa.select(Incident).where(
+            Incident.status != "merged", ~sa.exists().where(Mention.incident_id == Incident.id)
+        )
+    ).all()
+    for inc in stale:
+        inc.status = "merged"
+        inc.merged_into = next((m.incident_id for m in pool if m.incident_id in touched), None)
+        inc.updated_at = stamp
+    return touched
+
+
+def _apply(incident: Incident, members: list[Mention], stamp: datetime) -> None:
+    values = canonical(members)
+    changed = False
+    for k, v in values.items():
+        if getattr(incident, k, None) != v:
+            setattr(incident, k, v)
+            changed = True
+    seen = [m.document.fetched_at for m in members]
+    incident.first_seen = min(seen)
+    incident.last_seen = max(seen)
+    if changed:
+        incident.version = (incident.version or 0) + 1
+        incident.updated_at = stamp

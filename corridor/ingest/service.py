@@ -1,0 +1,195 @@
+"""Ingest service: reports in, Documents + Mentions + merged Incidents out.
+
+Each report is one transaction: its document, its mentions and the incident changes they cause commit
+together or not at all, so a crash or Ctrl-C mid-ingest leaves no half-written report. Reports are keyed by
+the SHA-256 of their bytes, so re-ingesting anything is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from corridor.clock import now
+from corridor.extract.pipeline import DEFAULT, prepare, to_result
+from corridor.ingest.merge import merge_mentions
+from corridor.ingest.reader import InputError, RawDocument, expand_paths, read_path
+from corridor.model.schemas import ExtractionResult
+from corridor.store.db import Store
+from corridor.store.tables import Document, Mention, Source
+
+
+@dataclass
+class Outcome:
+    """What happened to one report."""
+
+    where: str
+    status: str  # new | duplicate | failed
+    reason: str | None = None
+    document_id: str | None = None
+    incidents: int = 0
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+@dataclass
+class Item:
+    """One input to ingest with the metadata the caller knows (from a manifest or flags)."""
+
+    path: Path
+    published: date | None = None
+    url: str | None = None
+    outlet: str | None = None
+
+
+def read_manifest(path: Path) -> list[Item]:
+    """A JSONL manifest: one {"path", "url", "outlet", "published"} per line; paths relative to the file."""
+    items: list[Item] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read manifest ({exc.strerror or exc})") from exc
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            p = Path(obj["path"])
+            published = date.fromisoformat(obj["published"]) if obj.get("published") else None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}:{lineno}: bad manifest line ({exc})") from exc
+        items.append(
+            Item(p if p.is_absolute() else path.parent / p, published, obj.get("url"), obj.get("outlet"))
+        )
+    return items
+
+
+def _source(session: Session, outlet: str | None) -> Source | None:
+    if not outlet:
+        return None
+    src = session.scalar(sa.select(Source).where(Source.name == outlet))
+    if src is None:
+        src = Source(name=outlet, kind="outlet", created_at=now())
+        session.add(src)
+        session.flush()
+    return src
+
+
+def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: str, item: Item) -> Outcome:
+    where = raw.path or raw.url or "input"
+    with store.transaction() as session:
+        if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
+            return Outcome(where, "duplicate", "same bytes already ingested")
+        stamp = now()
+        doc = Document(
+            sha256=raw.sha256,
+            source=_source(session, item.outlet or raw.outlet),
+            path=raw.path,
+            url=item.url or raw.url,
+            title=result.document.title,
+            published=result.document.published,
+            fetched_at=stamp,
+            language="en",
+            content_type=raw.kind,
+            size_bytes=len(raw.data),
+            text=text,
+        )
+        session.add(doc)
+        session.flush()
+        mentions = []
+        for i, inc in enumerate(result.incidents):
+            p = inc.place
+            d = None
+            if inc.date:
+                parts = inc.date.split("-") + ["01", "01"]
+                d = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            m = Mention(
+                document=doc,
+                ordinal=i,
+                event_type=str(inc.event_type),
+                date=d,
+                date_precision=inc.date_precision,
+                place_name=p.name,
+                city=p.city,
+                district=p.district,
+                province=p.province,
+                country=p.country,
+                lat=p.lat,
+                lon=p.lon,
+                geo_precision=p.precision,
+                killed_total=inc.killed_total,
+                injured_total=inc.injured_total,
+                killed_foreign=inc.killed_foreign,
+                injured_foreign=inc.injured_foreign,
+                foreign_nationality=inc.foreign_nationality,
+                perpetrator=inc.perpetrator,
+                claimed=inc.claimed,
+                is_new=inc.is_new,
+                confidence=inc.confidence,
+                evidence=[e.model_dump() for e in inc.evidence],
+                created_at=stamp,
+            )
+            session.add(m)
+            mentions.append(m)
+        session.flush()
+        touched = merge_mentions(session, mentions)
+        return Outcome(where, "new", None, doc.id, len(touched))
+
+
+def ingest_raw(store: Store, raw: RawDocument, item: Item) -> Outcome:
+    """Extract and store one report; duplicates are detected before any work is done."""
+    with store.sessions() as session:
+        if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
+            return Outcome(raw.path or raw.url or "input", "duplicate", "same bytes already ingested")
+    doc = DEFAULT(prepare(raw, item.published))
+    try:
+        return _store_one(store, raw, to_result(doc), doc.text, item)
+    except IntegrityError:
+        # another process stored the same bytes between our check and our write
+        return Outcome(raw.path or raw.url or "input", "duplicate", "same bytes already ingested")
+
+
+def ingest_items(
+    store: Store,
+    items: Iterable[Item],
+    max_bytes: int | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+) -> Report:
+    report = Report()
+    for item in items:
+        outcomes: list[Outcome] = []
+        try:
+            raws = read_path(item.path, max_bytes=max_bytes)
+        except InputError as exc:
+            outcomes.append(Outcome(str(item.path), "failed", str(exc)))
+        else:
+            if not raws:
+                outcomes.append(Outcome(str(item.path), "failed", f"{item.path}: feed has no items"))
+            for raw in raws:
+                outcomes.append(ingest_raw(store, raw, item))
+        for o in outcomes:
+            report.outcomes.append(o)
+            if progress:
+                progress(o)
+    return report
+
+
+def items_from_paths(paths: list[Path], published: date | None = None) -> list[Item]:
+    return [Item(p, published) for p in expand_paths(paths)]

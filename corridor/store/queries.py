@@ -1,0 +1,76 @@
+"""Queries over the incident picture. Every read of incidents goes through `incidents_query`, the one place
+where later capabilities (organisation isolation, TLP) add their visibility filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from corridor.store.tables import Document, Incident, Mention
+
+
+@dataclass
+class IncidentFilter:
+    since: date | None = None
+    until: date | None = None
+    province: str | None = None
+    event_type: str | None = None
+    perpetrator: str | None = None
+    status: str | None = None
+    include_merged: bool = False
+    limit: int | None = None
+
+
+def incidents_query(f: IncidentFilter | None = None) -> sa.Select[tuple[Incident]]:
+    f = f or IncidentFilter()
+    q = sa.select(Incident)
+    if not f.include_merged:
+        q = q.where(Incident.status != "merged")
+    if f.since:
+        q = q.where(Incident.date >= f.since)
+    if f.until:
+        q = q.where(Incident.date <= f.until)
+    if f.province:
+        q = q.where(sa.func.lower(Incident.province) == f.province.lower())
+    if f.event_type:
+        q = q.where(Incident.event_type == f.event_type)
+    if f.perpetrator:
+        q = q.where(Incident.perpetrator == f.perpetrator)
+    if f.status:
+        q = q.where(Incident.status == f.status)
+    q = q.order_by(Incident.date.desc().nulls_last(), Incident.id)
+    if f.limit:
+        q = q.limit(f.limit)
+    return q
+
+
+def list_incidents(session: Session, f: IncidentFilter | None = None) -> list[Incident]:
+    q = incidents_query(f).options(
+        selectinload(Incident.mentions).selectinload(Mention.document).selectinload(Document.source)
+    )
+    return list(session.scalars(q).all())
+
+
+def get_incident(session: Session, ident: str) -> Incident | None:
+    """An incident by id or unique id prefix (as printed by `incidents list`)."""
+    inc = session.get(Incident, ident)
+    if inc is None and len(ident) >= 4:
+        found = session.scalars(sa.select(Incident).where(Incident.id.like(ident + "%")).limit(2)).all()
+        inc = found[0] if len(found) == 1 else None
+    return inc
+
+
+def sources_of(incident: Incident) -> list[str]:
+    """Outlet names (or file names) of the reports that mention an incident."""
+    names = []
+    for m in sorted(incident.mentions, key=lambda m: (m.document.published or date.min, m.document.sha256)):
+        d = m.document
+        name = (
+            d.source.name if d.source else (d.path.rsplit("/", 1)[-1] if d.path else d.url or d.sha256[:10])
+        )
+        if name not in names:
+            names.append(name)
+    return names

@@ -1,0 +1,167 @@
+"""SQLAlchemy 2 tables: the storage side of the domain model.
+
+Portable SQL only (SQLite by default, PostgreSQL later): no SQLite-only functions, JSON through sa.JSON,
+timestamps timezone-aware, ids as 36-character UUID strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from corridor.ids import new_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every engine (SQLite drops the offset; we put it back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use corridor.clock.now()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UUID = sa.String(36)
+TS = UTCDateTime()
+
+
+class Source(Base):
+    """An outlet, feed or reporting channel that documents come from."""
+
+    __tablename__ = "sources"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="outlet")  # outlet | feed | field
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Document(Base):
+    """One report as received: keyed by the SHA-256 of its bytes, so the same bytes are stored once."""
+
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    source_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sources.id"))
+    path: Mapped[str | None] = mapped_column(sa.Text)
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    published: Mapped[date | None] = mapped_column(sa.Date)
+    fetched_at: Mapped[datetime] = mapped_column(TS)
+    language: Mapped[str | None] = mapped_column(sa.String(10))
+    content_type: Mapped[str] = mapped_column(sa.String(20))  # text | html | rss-item
+    size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    text: Mapped[str] = mapped_column(sa.Text)
+
+    source: Mapped[Source | None] = relationship()
+    mentions: Mapped[list[Mention]] = relationship(back_populates="document", cascade="all, delete-orphan")
+
+
+class Actor(Base):
+    """A named armed group, with its aliases (loaded from corridor/extract/data/actors.yaml)."""
+
+    __tablename__ = "actors"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)  # canonical short form: BLA, TTP, IS-K
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    aliases: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    parent: Mapped[str | None] = mapped_column(sa.String(40))
+
+
+class Incident(Base):
+    """The canonical record of one incident, merged from every Mention of it."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    event_type: Mapped[str] = mapped_column(sa.String(30), index=True)
+    date: Mapped[date | None] = mapped_column(sa.Date, index=True)  # first day of the period at precision
+    date_precision: Mapped[str | None] = mapped_column(sa.String(10))
+    place_name: Mapped[str | None] = mapped_column(sa.Text)
+    city: Mapped[str | None] = mapped_column(sa.String(120))
+    district: Mapped[str | None] = mapped_column(sa.String(120))
+    province: Mapped[str | None] = mapped_column(sa.String(60), index=True)
+    country: Mapped[str | None] = mapped_column(sa.String(80))
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    geo_precision: Mapped[str | None] = mapped_column(sa.String(10))
+    killed_total: Mapped[int | None] = mapped_column(sa.Integer)
+    injured_total: Mapped[int | None] = mapped_column(sa.Integer)
+    killed_foreign: Mapped[int | None] = mapped_column(sa.Integer)
+    injured_foreign: Mapped[int | None] = mapped_column(sa.Integer)
+    foreign_nationality: Mapped[str | None] = mapped_column(sa.String(60))
+    perpetrator: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    claimed: Mapped[bool | None] = mapped_column(sa.Boolean)
+    status: Mapped[str] = mapped_column(sa.String(12), default="draft", index=True)
+    merged_into: Mapped[str | None] = mapped_column(UUID)
+    confidence: Mapped[float] = mapped_column(sa.Float, default=0.5)
+    # Per field: the chosen value, the values each source gave, and why the choice was made.
+    provenance: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    first_seen: Mapped[datetime] = mapped_column(TS)
+    last_seen: Mapped[datetime] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+
+    mentions: Mapped[list[Mention]] = relationship(back_populates="incident")
+
+
+class Mention(Base):
+    """What one document says about one incident: every field with its evidence spans."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "ordinal", name="uq_mentions_document_ordinal"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[str | None] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    ordinal: Mapped[int] = mapped_column(sa.Integer)
+    event_type: Mapped[str] = mapped_column(sa.String(30))
+    date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    date_precision: Mapped[str | None] = mapped_column(sa.String(10))
+    place_name: Mapped[str | None] = mapped_column(sa.Text)
+    city: Mapped[str | None] = mapped_column(sa.String(120))
+    district: Mapped[str | None] = mapped_column(sa.String(120))
+    province: Mapped[str | None] = mapped_column(sa.String(60))
+    country: Mapped[str | None] = mapped_column(sa.String(80))
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    geo_precision: Mapped[str | None] = mapped_column(sa.String(10))
+    killed_total: Mapped[int | None] = mapped_column(sa.Integer)
+    injured_total: Mapped[int | None] = mapped_column(sa.Integer)
+    killed_foreign: Mapped[int | None] = mapped_column(sa.Integer)
+    injured_foreign: Mapped[int | None] = mapped_column(sa.Integer)
+    foreign_nationality: Mapped[str | None] = mapped_column(sa.String(60))
+    perpetrator: Mapped[str | None] = mapped_column(sa.String(40))
+    claimed: Mapped[bool | None] = mapped_column(sa.Boolean)
+    is_new: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    confidence: Mapped[float] = mapped_column(sa.Float, default=0.5)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+    document: Mapped[Document] = relationship(back_populates="mentions")
+    incident: Mapped[Incident | None] = relationship(back_populates="mentions")
