@@ -380,7 +380,7 @@ def main() -> None:
     try:
         app()
     except (UserError, InputError, ConfigError) as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")  # one line, never wrapped
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted: every report already ingested is complete; re-run to continue")

@@ -16,7 +16,7 @@ from corridor.extract.dates import DateMention, format_date
 from corridor.extract.document import Doc, Sentence
 from corridor.extract.figures import Figure
 from corridor.extract.places import PlaceMention
-from corridor.geo.gazetteer import Place, distance_km
+from corridor.geo.gazetteer import Place, distance_km, get_gazetteer
 from corridor.model.enums import GeoPrecision
 from corridor.model.schemas import Evidence, ExtractedIncident, PlaceRef
 
@@ -399,7 +399,9 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
         ev("place", place_sent)
     elif doc.context_provinces:
         prov = max(doc.context_provinces, key=lambda k: doc.context_provinces[k])
-        place = PlaceRef(name=prov, province=prov, country="Pakistan", precision=GeoPrecision.PROVINCE)
+        pp = get_gazetteer().province(prov)
+        place = PlaceRef(name=prov, province=prov, country="Pakistan", lat=pp.lat if pp else None,
+                         lon=pp.lon if pp else None, precision=GeoPrecision.PROVINCE)
     for k in ("killed_total", "injured_total", "killed_foreign", "injured_foreign", "foreign_nationality"):
         ev(k, figs[k][1])
     perp, claimed, perp_sent, claim_sent = _perpetrator(doc, cand)

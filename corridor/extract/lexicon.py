@@ -17,11 +17,11 @@ TRIGGER = re.compile(
 )
 # Words that name one specific event ("a blast", "the attack", "yesterday's bombing").
 SPECIFIC = re.compile(
-    r"\b(?:a|an|the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+(?:\w+\s+){0,3}?(?:bomb(?:ing)?|blast|explosion|"
-    r"attack|assault|shooting|ambush|raid|hijacking|kidnapping|abduction|strike|incident|firing|siege|"
-    r"gunfight|gun\s+battle)\b|\b(?:exploded|opened\s+fire|stormed|ambushed|attacked|shot|kidnapped|abducted|"
-    r"hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|rammed|targeted|killed|injured|wounded|"
-    r"martyred|gunned\s+down)\b",
+    r"\b(?:a|an|the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+(?:[\w-]+\s+){0,3}?(?:bomb(?:ing|er|ers)?|"
+    r"blast|explosion|attack|attackers?|assault|shooting|ambush|raid|hijacking|kidnapping|abduction|strike|"
+    r"incident|firing|siege|gunfight|gun\s+battle|gunm[ae]n|assailants?)\b|\b(?:exploded|went\s+off|opened\s+fire|"
+    r"stormed|ambushed|attacked|shot|kidnapped|abducted|hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|"
+    r"rammed|struck|targeted|killed|killing|injured|injuring|wounded|wounding|martyred|gunned\s+down)\b",
     I,
 )
 # Background: aggregates, trends and generic talk of attacks (not one incident).

@@ -51,8 +51,6 @@ _ABBREV = {
     "co",
     "corp",
     "u.s",
-    "a.m",
-    "p.m",
     "i.e",
     "e.g",
     "d.i",
@@ -81,7 +79,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         if m.group(1) == ".":
             word = re.search(r"([\w.]+)\.$", text[start : m.start(1) + 1])
             w = word.group(1).lower() if word else ""
-            if w in _ABBREV or (len(w) <= 3 and "." in w):
+            if w in _ABBREV or (re.fullmatch(r"(?:[a-z]\.)+[a-z]", w) and w not in ("a.m", "p.m")):
                 continue
             # "D.I. Khan": an initial followed by a capitalised place word
             if re.search(r"\b[A-Z]\.[A-Z]$", text[max(0, m.start(1) - 3) : m.start(1)]):

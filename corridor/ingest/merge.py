@@ -254,8 +254,12 @@ def canonical(mentions: list[Mention]) -> dict[str, Any]:
             "sources": {str(k): sorted({m.document_id for m in pool if m.place_name == k}) for k in counts2},
             "why": "finest precision, most sources",
         }
-    for f in FIGURES + ("foreign_nationality",):
-        value, sources, why = _vote([(getattr(m, f), m) for m in ms if getattr(m, f) is not None])
+    for f in (*FIGURES, "foreign_nationality"):
+        # reports of the news itself outrank later back-references, which often round or forget figures
+        stated = [(getattr(m, f), m) for m in ms if getattr(m, f) is not None]
+        value, sources, why = _vote([(v, m) for v, m in stated if m.is_new] or stated)
+        if sources and len(stated) > sum(len(x) for x in sources.values()):
+            sources = _vote(stated)[1]
         out[f] = value
         if sources:
             prov[f] = {"value": value, "sources": sources, "conflict": len(sources) > 1, "why": why}

@@ -143,7 +143,7 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
     for p in paths:
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(p).parts):
+                if (child.is_file() or child.is_symlink()) and not any(part.startswith(".") for part in child.relative_to(p).parts):
                     yield child
         else:
             yield p
