@@ -39,9 +39,7 @@ COLUMNS = [
 def incident_record(inc: Incident, detail: bool = False) -> dict[str, Any]:
     rec: dict[str, Any] = {c: getattr(inc, c, None) for c in COLUMNS if c != "sources"}
     if inc.date is not None:
-        rec["date"] = inc.date.isoformat()[
-            : {"day": 10, "month": 7, "year": 4}.get(inc.date_precision or "day", 10)
-        ]
+        rec["date"] = inc.date.isoformat()[: {"day": 10, "month": 7, "year": 4}.get(inc.date_precision or "day", 10)]
     rec["sources"] = sources_of(inc)
     if detail:
         rec["provenance"] = inc.provenance

@@ -33,8 +33,15 @@ def run_cli(*args: str, home: Path, timeout: float = 300, **kw: object) -> subpr
     env = {**os.environ, "CORRIDOR_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     env.pop("CORRIDOR_DATABASE_URL", None)
     env.update(kw.pop("env", {}) or {})  # type: ignore[arg-type]
-    return subprocess.run([sys.executable, "-m", "corridor.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=str(ROOT), check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "corridor.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=str(ROOT),
+        check=False,
+    )
 
 
 @pytest.fixture

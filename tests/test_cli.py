@@ -42,8 +42,10 @@ def test_user_mistakes_are_one_clear_line(cli, tmp_path: Path) -> None:  # type:
 
 
 def test_non_utf8_and_utf16_files_are_read(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    text = ("Gunmen shot dead a police constable in Peshawar on Monday, officials said. The city’s police "
-            "chief called it a “cowardly” attack.")
+    text = (
+        "Gunmen shot dead a police constable in Peshawar on Monday, officials said. The city’s police "
+        "chief called it a “cowardly” attack."
+    )
     (tmp_path / "cp1252.txt").write_bytes(text.encode("cp1252"))
     (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))
     for name in ("cp1252.txt", "utf16.txt"):

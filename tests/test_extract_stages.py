@@ -17,22 +17,25 @@ def iso(text: str, published: date | None) -> list[str | None]:
     return [d.iso() for d in find_dates(text, published) if d.role == "point"]
 
 
-@pytest.mark.parametrize(("text", "published", "want"), [
-    ("a bombing at the airport last October", date(2025, 3, 26), ["2024-10"]),
-    ("the blast last October", date(2024, 11, 2), ["2024-10"]),
-    ("the blast last November", date(2024, 11, 2), ["2023-11"]),
-    ("on Wednesday, November 13, in Baku", date(2024, 11, 14), ["2024-11-13"]),
-    ("On November 5, police reported", date(2024, 11, 14), ["2024-11-05"]),
-    ("on Friday in Quetta", date(2024, 11, 15), ["2024-11-15"]),  # Friday paper: that Friday
-    ("last Friday in Quetta", date(2024, 11, 15), ["2024-11-08"]),
-    ("yesterday's attack", date(2024, 3, 27), ["2024-03-26"]),
-    ("earlier this month", date(2024, 3, 27), ["2024-03"]),
-    ("in 2022, a suicide bomber", date(2024, 3, 27), ["2022"]),
-    ("on December 28", date(2025, 1, 3), ["2024-12-28"]),  # year rolls back
-    ("on Sunday, September 6", date(2024, 10, 7), ["2024-10-06"]),  # wrong month mended by weekday
-    ("on 26 March 2024", None, ["2024-03-26"]),
-    ("on Tuesday", None, [None]),  # nothing to resolve against: no guess
-])
+@pytest.mark.parametrize(
+    ("text", "published", "want"),
+    [
+        ("a bombing at the airport last October", date(2025, 3, 26), ["2024-10"]),
+        ("the blast last October", date(2024, 11, 2), ["2024-10"]),
+        ("the blast last November", date(2024, 11, 2), ["2023-11"]),
+        ("on Wednesday, November 13, in Baku", date(2024, 11, 14), ["2024-11-13"]),
+        ("On November 5, police reported", date(2024, 11, 14), ["2024-11-05"]),
+        ("on Friday in Quetta", date(2024, 11, 15), ["2024-11-15"]),  # Friday paper: that Friday
+        ("last Friday in Quetta", date(2024, 11, 15), ["2024-11-08"]),
+        ("yesterday's attack", date(2024, 3, 27), ["2024-03-26"]),
+        ("earlier this month", date(2024, 3, 27), ["2024-03"]),
+        ("in 2022, a suicide bomber", date(2024, 3, 27), ["2022"]),
+        ("on December 28", date(2025, 1, 3), ["2024-12-28"]),  # year rolls back
+        ("on Sunday, September 6", date(2024, 10, 7), ["2024-10-06"]),  # wrong month mended by weekday
+        ("on 26 March 2024", None, ["2024-03-26"]),
+        ("on Tuesday", None, [None]),  # nothing to resolve against: no guess
+    ],
+)
 def test_dates_resolve_against_publication(text: str, published: date | None, want: list[str | None]) -> None:
     assert iso(text, published) == want
 
@@ -42,18 +45,27 @@ def test_since_and_decade_are_ranges_not_event_dates() -> None:
     assert [d.role for d in dates] == ["range"]
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("two Chinese engineers lost their lives in a bombing", [("killed", 2, 2, "Chinese")]),
-    ("The blast killed at least 12 people, including nine Chinese engineers, and injured 28 others.",
-     [("killed", 12, 9, "Chinese"), ("injured", 28, None, None)]),
-    ("Five Chinese citizens and their Pakistani driver were killed", [("killed", 6, 5, "Chinese")]),
-    ("5 killed, 12 injured in Quetta blast", [("killed", 5, None, None), ("injured", 12, None, None)]),
-    ("The death toll rose to 26, while 62 people were wounded.", [("killed", 26, None, None),
-                                                                   ("injured", 62, None, None)]),
-    ("A policeman was martyred and two others sustained injuries.", [("killed", 1, None, None),
-                                                                     ("injured", 2, None, None)]),
-    ("two Chinese nationals were shot and wounded", [("injured", 2, 2, "Chinese")]),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("two Chinese engineers lost their lives in a bombing", [("killed", 2, 2, "Chinese")]),
+        (
+            "The blast killed at least 12 people, including nine Chinese engineers, and injured 28 others.",
+            [("killed", 12, 9, "Chinese"), ("injured", 28, None, None)],
+        ),
+        ("Five Chinese citizens and their Pakistani driver were killed", [("killed", 6, 5, "Chinese")]),
+        ("5 killed, 12 injured in Quetta blast", [("killed", 5, None, None), ("injured", 12, None, None)]),
+        (
+            "The death toll rose to 26, while 62 people were wounded.",
+            [("killed", 26, None, None), ("injured", 62, None, None)],
+        ),
+        (
+            "A policeman was martyred and two others sustained injuries.",
+            [("killed", 1, None, None), ("injured", 2, None, None)],
+        ),
+        ("two Chinese nationals were shot and wounded", [("injured", 2, 2, "Chinese")]),
+    ],
+)
 def test_figures(text: str, want: list[tuple[object, ...]]) -> None:
     got = [(f.kind, f.count, f.foreign, f.nationality) for f in find_figures(text) if not f.attackers]
     assert sorted(got, key=str) == sorted(want, key=str)
@@ -65,8 +77,10 @@ def test_attackers_are_not_victims() -> None:
 
 
 def test_actor_aliases_resolve_to_canonical_names() -> None:
-    found = [a.actor for a in get_matcher().find(
-        "The Majeed Brigade of the Baloch Liberation Army, the Pakistani Taliban and ISKP")]
+    found = [
+        a.actor
+        for a in get_matcher().find("The Majeed Brigade of the Baloch Liberation Army, the Pakistani Taliban and ISKP")
+    ]
     assert found == ["BLA", "BLA", "TTP", "IS-K"]
     assert get_matcher().find("blah bla") == []
 
@@ -79,10 +93,12 @@ def test_sentence_splitting_respects_abbreviations() -> None:
 
 
 def test_clean_drops_boilerplate_and_sidebars() -> None:
-    raw = ("Loading Now\nBlast in Quetta\nA bomb went off near a market in Quetta on Monday, killing three "
-           "people and wounding eleven others, police said.\nRELATED: Two killed in Turbat blast\nTrending\n"
-           "Gunmen kill four in Bannu\nSix dead in Kurram clash\nPost Comment\n"
-           "The post Blast in Quetta appeared first on Example News.")
+    raw = (
+        "Loading Now\nBlast in Quetta\nA bomb went off near a market in Quetta on Monday, killing three "
+        "people and wounding eleven others, police said.\nRELATED: Two killed in Turbat blast\nTrending\n"
+        "Gunmen kill four in Bannu\nSix dead in Kurram clash\nPost Comment\n"
+        "The post Blast in Quetta appeared first on Example News."
+    )
     cleaned = clean_text(raw)
     assert cleaned.title == "Blast in Quetta"
     assert "Turbat" not in cleaned.text and "Bannu" not in cleaned.text and "Kurram" not in cleaned.text
@@ -90,12 +106,14 @@ def test_clean_drops_boilerplate_and_sidebars() -> None:
 
 
 def test_clean_html_finds_main_text_title_and_date() -> None:
-    html = ("<html><head><title>Blast in Quetta</title><meta property='article:published_time' "
-            "content='2024-11-09T10:00:00+05:00'></head><body><nav>Home | World | Sport</nav><article>"
-            "<h1>Blast in Quetta</h1><p>A bomb went off near the railway station in Quetta on Saturday, "
-            "killing at least 26 people, officials said. Dozens more were taken to hospital in the city.</p>"
-            "<p>The Baloch Liberation Army said it carried out the attack, which hit a crowd of passengers "
-            "waiting for a train to Peshawar.</p></article><footer>Copyright 2024</footer></body></html>")
+    html = (
+        "<html><head><title>Blast in Quetta</title><meta property='article:published_time' "
+        "content='2024-11-09T10:00:00+05:00'></head><body><nav>Home | World | Sport</nav><article>"
+        "<h1>Blast in Quetta</h1><p>A bomb went off near the railway station in Quetta on Saturday, "
+        "killing at least 26 people, officials said. Dozens more were taken to hospital in the city.</p>"
+        "<p>The Baloch Liberation Army said it carried out the attack, which hit a crowd of passengers "
+        "waiting for a train to Peshawar.</p></article><footer>Copyright 2024</footer></body></html>"
+    )
     cleaned = clean_html(html)
     assert cleaned.title == "Blast in Quetta"
     assert cleaned.published == date(2024, 11, 9)
@@ -108,8 +126,11 @@ def test_segment_flags_title() -> None:
 
 
 def test_aggregate_statement_is_not_an_incident() -> None:
-    res = extract_text("Over the past decade, more than 20 Chinese nationals have been killed in attacks across "
-                       "Pakistan, officials said.", date(2024, 11, 14))
+    res = extract_text(
+        "Over the past decade, more than 20 Chinese nationals have been killed in attacks across "
+        "Pakistan, officials said.",
+        date(2024, 11, 14),
+    )
     assert res.incidents == []
 
 
@@ -117,7 +138,9 @@ def test_meeting_place_is_not_an_incident_place() -> None:
     res = extract_text(
         "Leaders meet in Baku\nThe two prime ministers met in Baku on Wednesday, November 13, to discuss the "
         "security of workers after an attack in Karachi. On November 5, two Chinese citizens were injured when "
-        "gunmen opened fire on their vehicle in Karachi, police said.", date(2024, 11, 14))
+        "gunmen opened fire on their vehicle in Karachi, police said.",
+        date(2024, 11, 14),
+    )
     assert len(res.incidents) == 1
     inc = res.incidents[0]
     assert inc.place.city == "Karachi" and inc.date == "2024-11-05" and inc.injured_foreign == 2
@@ -130,7 +153,8 @@ def test_one_attack_told_in_several_sentences_is_one_incident() -> None:
         "carrying Chinese engineers near Besham on Tuesday, killing five Chinese nationals and their Pakistani "
         "driver. The engineers were travelling from Islamabad to the Dasu hydropower project. Police said the "
         "vehicle plunged into a ravine after the blast. No group has claimed responsibility for the attack.",
-        date(2024, 3, 26))
+        date(2024, 3, 26),
+    )
     assert len(res.incidents) == 1
     inc = res.incidents[0]
     assert inc.event_type == "suicide_bombing"
@@ -146,7 +170,9 @@ def test_background_attack_is_a_separate_old_incident() -> None:
     res = extract_text(
         "Gunmen attack police post in Bannu\nGunmen attacked a police post in Bannu on Monday, killing two "
         "policemen, officials said. In 2022, a suicide bomber killed three Chinese teachers at the University "
-        "of Karachi.", date(2024, 7, 16))
+        "of Karachi.",
+        date(2024, 7, 16),
+    )
     by_city = {i.place.city: i for i in res.incidents}
     assert set(by_city) == {"Bannu", "Karachi"}
     assert by_city["Bannu"].is_new and not by_city["Karachi"].is_new
@@ -155,9 +181,11 @@ def test_background_attack_is_a_separate_old_incident() -> None:
 
 
 def test_claim_of_responsibility() -> None:
-    res = extract_text("Attack on Gwadar port complex\nMilitants stormed the Gwadar Port Authority complex on "
-                       "Wednesday. The Baloch Liberation Army's Majeed Brigade claimed responsibility.",
-                       date(2024, 3, 20))
+    res = extract_text(
+        "Attack on Gwadar port complex\nMilitants stormed the Gwadar Port Authority complex on "
+        "Wednesday. The Baloch Liberation Army's Majeed Brigade claimed responsibility.",
+        date(2024, 3, 20),
+    )
     assert len(res.incidents) == 1
     assert res.incidents[0].perpetrator == "BLA" and res.incidents[0].claimed is True
     assert res.incidents[0].event_type == "attack_on_facility"

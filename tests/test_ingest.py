@@ -26,8 +26,21 @@ def _picture(store: Store) -> list[tuple[object, ...]]:
         rows = []
         for inc in s.scalars(sa.select(Incident).where(Incident.status != "merged")).all():
             docs = tuple(sorted(m.document.sha256[:12] for m in inc.mentions))
-            rows.append((inc.event_type, inc.date, inc.date_precision, inc.city, inc.province, inc.killed_total,
-                         inc.injured_total, inc.killed_foreign, inc.perpetrator, inc.claimed, docs))
+            rows.append(
+                (
+                    inc.event_type,
+                    inc.date,
+                    inc.date_precision,
+                    inc.city,
+                    inc.province,
+                    inc.killed_total,
+                    inc.injured_total,
+                    inc.killed_foreign,
+                    inc.perpetrator,
+                    inc.claimed,
+                    docs,
+                )
+            )
         return sorted(rows, key=repr)
 
 

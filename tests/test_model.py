@@ -10,8 +10,16 @@ from corridor.model import DatePrecision, EventType, ExtractedIncident, GeoPreci
 
 def test_event_types_cover_the_contract() -> None:
     assert {e.value for e in EventType} == {
-        "bombing", "suicide_bombing", "armed_assault", "targeted_killing", "kidnapping", "hijacking",
-        "attack_on_facility", "threat", "other"}
+        "bombing",
+        "suicide_bombing",
+        "armed_assault",
+        "targeted_killing",
+        "kidnapping",
+        "hijacking",
+        "attack_on_facility",
+        "threat",
+        "other",
+    }
 
 
 def test_precisions_are_ordered() -> None:
@@ -25,15 +33,28 @@ def test_extracted_incident_rejects_unknown_event_type() -> None:
 
 
 def test_extracted_incident_serialises_to_contract_fields() -> None:
-    inc = ExtractedIncident(event_type=EventType.BOMBING, date="2024-10", date_precision=DatePrecision.MONTH,
-                            place=PlaceRef(city="Karachi", province="Sindh", country="Pakistan"), killed_total=2)
+    inc = ExtractedIncident(
+        event_type=EventType.BOMBING,
+        date="2024-10",
+        date_precision=DatePrecision.MONTH,
+        place=PlaceRef(city="Karachi", province="Sindh", country="Pakistan"),
+        killed_total=2,
+    )
     obj = inc.model_dump(mode="json")
     assert obj["event_type"] == "bombing"
     assert obj["date_precision"] == "month"
     assert obj["place"]["city"] == "Karachi"
     assert obj["injured_total"] is None
-    assert set(obj) >= {"killed_foreign", "injured_foreign", "foreign_nationality", "perpetrator", "claimed",
-                        "is_new", "confidence", "evidence"}
+    assert set(obj) >= {
+        "killed_foreign",
+        "injured_foreign",
+        "foreign_nationality",
+        "perpetrator",
+        "claimed",
+        "is_new",
+        "confidence",
+        "evidence",
+    }
 
 
 def test_clock_can_be_moved_by_tests() -> None:

@@ -50,8 +50,10 @@ def test_feed_items_become_documents(tmp_path: Path) -> None:
         for i in range(3)
     )
     feed = tmp_path / "feed.xml"
-    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title>{items}'
-                    "</channel></rss>", encoding="utf-8")
+    feed.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title>{items}</channel></rss>',
+        encoding="utf-8",
+    )
     docs = read_path(feed)
     assert [d.url for d in docs] == [f"https://news.example.org/{i}" for i in range(3)]
     assert len({d.sha256 for d in docs}) == 3

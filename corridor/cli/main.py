@@ -53,7 +53,7 @@ def _date(value: str | None, flag: str = "--published") -> date | None:
         raise UserError(f"{flag}: {value!r} is not a date in YYYY-MM-DD form") from None
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store():
     from corridor.store.db import Store
     from corridor.store.seed import seed_actors
 
@@ -68,7 +68,7 @@ def _store():  # type: ignore[no-untyped-def]
 @app.command()
 def init() -> None:
     """Create (or upgrade) the store and load reference data."""
-    store, settings = _store()
+    _, settings = _store()
     out.print(f"store ready: {settings.database_url}")
 
 
@@ -77,9 +77,7 @@ def extract(
     paths: Annotated[list[str], typer.Argument(help="Files (.txt, .html, RSS/Atom) or http(s) URLs.")],
     published: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD.")] = None,
     url: Annotated[str | None, typer.Option(help="The document's URL, when reading a file.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object (a list for several documents).")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object (a list for several documents).")] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON document per line.")] = False,
 ) -> None:
     """Extract incidents from reports and print them, without touching the store."""
@@ -103,15 +101,13 @@ def extract(
         for r in results:
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
     elif as_json:
-        sys.stdout.write(
-            json.dumps(results[0] if len(results) == 1 else results, indent=2, ensure_ascii=False) + "\n"
-        )
+        sys.stdout.write(json.dumps(results[0] if len(results) == 1 else results, indent=2, ensure_ascii=False) + "\n")
     else:
         for r in results:
             _print_extraction(r)
 
 
-def _print_extraction(r: dict) -> None:  # type: ignore[type-arg]
+def _print_extraction(r: dict) -> None:
     doc = r["document"]
     out.print(
         f"[bold]{doc.get('title') or doc.get('path') or doc.get('url')}[/] "
@@ -135,9 +131,7 @@ def _print_extraction(r: dict) -> None:  # type: ignore[type-arg]
 @app.command()
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to ingest.")] = None,
-    manifest: Annotated[
-        Path | None, typer.Option(help="JSONL: {path, url, outlet, published} per line.")
-    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="JSONL: {path, url, outlet, published} per line.")] = None,
     published: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD for all PATHS.")] = None,
 ) -> None:
     """Ingest reports: extract incidents, store documents and mentions, merge incidents."""
@@ -161,7 +155,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _run_ingest(store, items, max_bytes, ingest_items):  # type: ignore[no-untyped-def]
+def _run_ingest(store, items, max_bytes, ingest_items):
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -174,7 +168,7 @@ def _run_ingest(store, items, max_bytes, ingest_items):  # type: ignore[no-untyp
         task = progress.add_task("", total=len(items))
         seen: set[str] = set()
 
-        def tick(o):  # type: ignore[no-untyped-def]
+        def tick(o):
             key = o.where
             if key not in seen:
                 seen.add(key)
@@ -183,10 +177,8 @@ def _run_ingest(store, items, max_bytes, ingest_items):  # type: ignore[no-untyp
         return ingest_items(store, items, max_bytes=max_bytes, progress=tick)
 
 
-def _print_ingest_summary(report) -> None:  # type: ignore[no-untyped-def]
-    out.print(
-        f"new {report.count('new')}, duplicate {report.count('duplicate')}, failed {report.count('failed')}"
-    )
+def _print_ingest_summary(report) -> None:
+    out.print(f"new {report.count('new')}, duplicate {report.count('duplicate')}, failed {report.count('failed')}")
     for o in report.failed:
         out.print(f"  [red]failed[/] {o.reason}")
 
@@ -215,7 +207,7 @@ def incidents_list(
         out.print(incident_table(rows))
 
 
-def incident_table(rows) -> Table:  # type: ignore[no-untyped-def]
+def incident_table(rows) -> Table:
     from corridor.export import incident_record
 
     t = Table(title=f"Incident picture ({len(rows)} incidents)", show_lines=False)
@@ -238,7 +230,9 @@ def incident_table(rows) -> Table:  # type: ignore[no-untyped-def]
         )
         foreign = ""
         if inc.killed_foreign or inc.injured_foreign:
-            foreign = f"{inc.killed_foreign or 0} killed / {inc.injured_foreign or 0} injured {inc.foreign_nationality or ''}"
+            foreign = (
+                f"{inc.killed_foreign or 0} killed / {inc.injured_foreign or 0} injured {inc.foreign_nationality or ''}"
+            )
         t.add_row(
             inc.id[:8],
             r["date"] or "?",
@@ -276,9 +270,7 @@ def incidents_show(
 @incidents_app.command("export")
 def incidents_export(
     fmt: Annotated[str, typer.Option("--format", help="csv, geojson or json")] = "json",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
 ) -> None:
     """Export the incident picture."""
     from corridor.export import EXPORTERS

@@ -119,9 +119,7 @@ NO_CLAIM = re.compile(
     re.I,
 )
 DENY = re.compile(r"\b(denied|disowned|distanced\s+itself)\b", re.I)
-BLAME = re.compile(
-    r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I
-)
+BLAME = re.compile(r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I)
 
 
 def tag_actors(doc: Doc) -> Doc:

@@ -21,7 +21,10 @@ MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 MONTHS["sept"] = 9
 WEEKDAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
 
-_MON = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_MON = (
+    r"(January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _WD = r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _YEAR = r"((?:19|20)\d\d)"
@@ -137,7 +140,7 @@ def _dateparser(text: str, base: date | None) -> datetime | None:
     settings = {"PREFER_DATES_FROM": "past", "STRICT_PARSING": False}
     if base is not None:
         settings["RELATIVE_BASE"] = datetime(base.year, base.month, base.day)
-    return dateparser.parse(text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+    return dateparser.parse(text, languages=["en"], settings=settings)
 
 
 def find_dates(text: str, published: date | None, offset: int = 0) -> list[DateMention]:

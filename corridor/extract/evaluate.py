@@ -135,9 +135,7 @@ def score_document(ident: str, gold: list[dict[str, Any]], pred: list[dict[str, 
                 else:
                     want = _place(g, name) if name in ("province", "city") else g.get(name)
                     got = _place(p, name) if name in ("province", "city") else p.get(name)
-                    s.misses.append(
-                        f"{ident}: {g.get('date')} {_place(g, 'city')}: {name} want {want!r} got {got!r}"
-                    )
+                    s.misses.append(f"{ident}: {g.get('date')} {_place(g, 'city')}: {name} want {want!r} got {got!r}")
     for i, p in enumerate(pred):
         if i not in used:
             s.fp += 1
@@ -154,9 +152,7 @@ def evaluate(gold_path: Path, articles: Path) -> Scores:
         except json.JSONDecodeError as exc:
             raise InputError(f"{gold_path}:{lineno}: not JSON ({exc})") from exc
         base = articles / g["id"]
-        path = next(
-            (p for p in (base.with_suffix(".txt"), base.with_suffix(".html"), base) if p.exists()), base
-        )
+        path = next((p for p in (base.with_suffix(".txt"), base.with_suffix(".html"), base) if p.exists()), base)
         published = date.fromisoformat(g["published"]) if g.get("published") else None
         s.documents += 1
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from corridor.extract import lexicon as lx
 from corridor.extract.document import Doc, Sentence
 from corridor.extract.incidents import event_date, is_anchor
+from corridor.model.enums import EventKind
 from corridor.model.schemas import ExtractedEvent
 
 
@@ -40,9 +41,9 @@ def extract_events(doc: Doc) -> Doc:
         summary = sent.text if len(sent.text) <= 240 else sent.text[:237].rsplit(" ", 1)[0] + "..."
         events.append(
             ExtractedEvent(
-                kind=kind,
+                kind=EventKind(kind),
                 date=d.iso() if d else None,
-                place=place,  # type: ignore[arg-type]
+                place=place,
                 summary=summary,
             )
         )

@@ -128,8 +128,12 @@ VICTIM_NOUNS = (
     + r"|chinese"
 )
 _NUM = r"\d{1,4}(?:,\d{3})*|" + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
-_QUAL = r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
-_STOPMOD = r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt)\b)"
+_QUAL = (
+    r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
+)
+_STOPMOD = (
+    r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt)\b)"
+)
 NP_RE = re.compile(
     rf"(?<![\w-])(?<!no\s)(?:(?P<q>{_QUAL})\s+)?(?P<n>{_NUM})"
     rf"(?:\s+(?P<mods>(?:{_STOPMOD}[A-Za-z][\w'-]*\s+){{0,3}})(?P<noun>{VICTIM_NOUNS}))?(?![\w-])",
@@ -294,9 +298,7 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
         return None
     if not victims:
         np = chain[0]
-        return Figure(
-            kind, np.count, None, None, np.start + offset, np.end + offset, text[np.start : np.end], True
-        )
+        return Figure(kind, np.count, None, None, np.start + offset, np.end + offset, text[np.start : np.end], True)
     total = sum(np.count for np in victims)
     foreign_nps = [np for np in victims if np.foreign]
     foreign = sum(np.count for np in foreign_nps) if foreign_nps else None
@@ -356,9 +358,9 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             f = _figure(kind, chain, text, offset, m.end())
             if f:
                 out.append(f)
-    if not out and NO_CASUALTIES.search(text):
-        m = NO_CASUALTIES.search(text)
-        assert m is not None
+    none = NO_CASUALTIES.search(text)
+    if not out and none is not None:
+        m = none
         out.append(Figure("killed", 0, None, None, m.start() + offset, m.end() + offset, m.group(0)))
         if re.search(r"hurt|injur|harm|unhurt|unharmed|casualties", m.group(0), re.I):
             out.append(Figure("injured", 0, None, None, m.start() + offset, m.end() + offset, m.group(0)))

@@ -205,9 +205,7 @@ def group(doc: Doc) -> list[Candidate]:
             and "aggregate" not in sent.flags
             and "meeting" not in sent.flags
             and (
-                victim_figures(sent)
-                or sent.flags & {"claim", "no_claim"}
-                or (sent.actors and "trigger" in sent.flags)
+                victim_figures(sent) or sent.flags & {"claim", "no_claim"} or (sent.actors and "trigger" in sent.flags)
             )
         )
         if not (anchor or supporting):
@@ -305,9 +303,7 @@ def _figures(cand: Candidate) -> dict[str, tuple[int | None, Sentence | None]]:
     return out
 
 
-def _perpetrator(
-    doc: Doc, cand: Candidate
-) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
+def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
     claimed: bool | None = None
     claim_sent = None
     for s in cand.sentences:
@@ -368,18 +364,12 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
         date_sent = cand.anchors[0]
     ev("date", date_sent)
     # place: most specific place among the group's sentences, the anchor's locatives first
-    place_sent, pm = None, None
+    place_sent: Sentence | None = None
+    pm: PlaceMention | None = None
     for pool in (cand.anchors, cand.sentences):
-        scored = [(s, p) for s in pool for p in ([best_place(s)] if best_place(s) else [])]
+        scored = [(s, bp) for s in pool if (bp := best_place(s)) is not None]
         if scored:
-            place_sent, pm = max(
-                scored,
-                key=lambda sp: (
-                    sp[1].locative,
-                    sp[1].place.specificity,  # type: ignore[union-attr]
-                    -sp[0].index,
-                ),
-            )
+            place_sent, pm = max(scored, key=lambda sp: (sp[1].locative, sp[1].place.specificity, -sp[0].index))
             break
     place = PlaceRef()
     if pm is not None:
@@ -400,8 +390,14 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     elif doc.context_provinces:
         prov = max(doc.context_provinces, key=lambda k: doc.context_provinces[k])
         pp = get_gazetteer().province(prov)
-        place = PlaceRef(name=prov, province=prov, country="Pakistan", lat=pp.lat if pp else None,
-                         lon=pp.lon if pp else None, precision=GeoPrecision.PROVINCE)
+        place = PlaceRef(
+            name=prov,
+            province=prov,
+            country="Pakistan",
+            lat=pp.lat if pp else None,
+            lon=pp.lon if pp else None,
+            precision=GeoPrecision.PROVINCE,
+        )
     for k in ("killed_total", "injured_total", "killed_foreign", "injured_foreign", "foreign_nationality"):
         ev(k, figs[k][1])
     perp, claimed, perp_sent, claim_sent = _perpetrator(doc, cand)

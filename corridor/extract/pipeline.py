@@ -56,9 +56,7 @@ def prepare(raw: RawDocument, published: date | None = None) -> Doc:
     )
 
 
-def extract_raw(
-    raw: RawDocument, published: date | None = None, pipeline: Pipeline = DEFAULT
-) -> ExtractionResult:
+def extract_raw(raw: RawDocument, published: date | None = None, pipeline: Pipeline = DEFAULT) -> ExtractionResult:
     doc = pipeline(prepare(raw, published))
     return to_result(doc)
 
@@ -70,9 +68,7 @@ def extract_text(text: str, published: date | None = None, pipeline: Pipeline = 
 
 def to_result(doc: Doc) -> ExtractionResult:
     return ExtractionResult(
-        document=DocumentInfo(
-            path=doc.path, url=doc.url, title=doc.title, published=doc.published, sha256=doc.sha256
-        ),
+        document=DocumentInfo(path=doc.path, url=doc.url, title=doc.title, published=doc.published, sha256=doc.sha256),
         incidents=doc.incidents,
         events=doc.events,
     )

@@ -119,7 +119,7 @@ def build(data: Path = DATA) -> dict[str, Any]:
             aliases=_aliases(row.get("aliases", "")),
         )
 
-    districts = []
+    districts: list[dict[str, Any]] = []
     for row in _read_csv("districts.csv", data):
         prov = _check_province(row)
         d = dict(
@@ -155,21 +155,21 @@ def build(data: Path = DATA) -> dict[str, Any]:
     for city in gc.get_cities().values():
         if city["countrycode"] != "PK":
             continue
-        prov = ADMIN1.get(str(city["admin1code"]))
-        if prov is None:
+        admin1 = ADMIN1.get(str(city["admin1code"]))
+        if admin1 is None:
             continue
+        prov = admin1
         gid = str(city["geonameid"])
         name = ascii_fold(city["name"])
+        district: str | None
         if gid in overrides:
             o = overrides[gid]
-            prov = _check_province(o)
+            prov = _check_province(o)  # overrides may move a town to its real province
             district = o["district"]
             name = o.get("name") or name
         else:
             district = nearest_district(city["latitude"], city["longitude"], prov)
-        alts = {
-            ascii_fold(a) for a in city.get("alternatenames", []) if a.isascii() or ascii_fold(a).isascii()
-        }
+        alts = {ascii_fold(a) for a in city.get("alternatenames", []) if a.isascii() or ascii_fold(a).isascii()}
         alts = {a for a in alts if 3 <= len(a) <= 40 and a[0].isupper()}
         pk_names.add(name)
         add(

@@ -220,8 +220,10 @@ class Gazetteer:
         for key, cands in self._by_key.items():
             cands.sort(key=self._prior, reverse=True)
             # one entry per place
-            seen: set[str] = set()
-            self._by_key[key] = [c for c in cands if not (c.id in seen or seen.add(c.id))]
+            unique: dict[str, Place] = {}
+            for c in cands:
+                unique.setdefault(c.id, c)
+            self._by_key[key] = list(unique.values())
         self._first: dict[str, int] = {}
         for key in self._by_key:
             self._first[key[0]] = max(self._first.get(key[0], 0), len(key))
@@ -235,9 +237,7 @@ class Gazetteer:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise RuntimeError(
-                f"gazetteer index missing at {path}: run `python -m corridor.geo.build`"
-            ) from exc
+            raise RuntimeError(f"gazetteer index missing at {path}: run `python -m corridor.geo.build`") from exc
         return cls(
             Place(
                 id=e["id"],

@@ -20,9 +20,7 @@ def feed_items(data: bytes, *, path: str | None = None, url: str | None = None) 
     for entry in parsed.entries:
         parts = [entry.get("title") or ""]
         contents = entry.get("content") or []
-        body = (
-            contents[0].get("value") if contents else entry.get("summary") or entry.get("description") or ""
-        )
+        body = contents[0].get("value") if contents else entry.get("summary") or entry.get("description") or ""
         parts.append(body)
         html = "<html><body><h1>{}</h1>{}</body></html>".format(*parts)
         published = None

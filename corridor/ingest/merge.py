@@ -177,9 +177,7 @@ def _report_order(m: Mention) -> tuple[Any, ...]:
     return (d.published or date.min, d.fetched_at, d.sha256, m.ordinal)
 
 
-def _vote(
-    values: list[tuple[Any, Mention]], tie_latest: bool = True
-) -> tuple[Any, dict[str, list[str]], str]:
+def _vote(values: list[tuple[Any, Mention]], tie_latest: bool = True) -> tuple[Any, dict[str, list[str]], str]:
     """The value most sources support; ties go to the latest report. Returns (value, sources, why)."""
     support: dict[Any, list[Mention]] = {}
     for v, m in values:
@@ -225,7 +223,7 @@ def canonical(mentions: list[Mention]) -> dict[str, Any]:
     if dated:
         finest = max(PREC_RANK.get(m.date_precision or "", 0) for m in dated)
         pool = [m for m in dated if PREC_RANK.get(m.date_precision or "", 0) == finest]
-        counts = Counter(m.date for m in pool)
+        counts: Counter[date] = Counter(m.date for m in pool if m.date is not None)
         best_date = min(counts, key=lambda d: (-counts[d], d))
         chosen = next(m for m in pool if m.date == best_date)
         out["date"], out["date_precision"] = best_date, chosen.date_precision
@@ -340,14 +338,11 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
     claimed_ids: set[str] = set()
     for group_views in cluster(_views(session, pool)):
         members = [by_id[v.id] for v in group_views]
-        existing = Counter(
-            m.incident_id for m in members if m.incident_id and m.incident_id not in claimed_ids
-        )
+        existing = Counter(m.incident_id for m in members if m.incident_id and m.incident_id not in claimed_ids)
         if existing:
-            incs = {i: session.get(Incident, i) for i in existing}
-            keep = min(existing, key=lambda i: (-existing[i], incs[i].created_at if incs[i] else stamp, i))
+            incs = {i: inc for i in existing if (inc := session.get(Incident, i)) is not None}
+            keep = min(incs, key=lambda i: (-existing[i], incs[i].created_at, i))
             incident = incs[keep]
-            assert incident is not None
         else:
             incident = Incident(
                 id=new_id(),
@@ -370,9 +365,7 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
     session.flush()
     # incidents left without mentions were absorbed into another one
     stale = session.scalars(
-        sa.select(Incident).where(
-            Incident.status != "merged", ~sa.exists().where(Mention.incident_id == Incident.id)
-        )
+        sa.select(Incident).where(Incident.status != "merged", ~sa.exists().where(Mention.incident_id == Incident.id))
     ).all()
     for inc in stale:
         inc.status = "merged"

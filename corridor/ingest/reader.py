@@ -61,9 +61,7 @@ def decode(data: bytes, where: str = "input") -> str:
             try:
                 return data[len(bom) :].decode(enc)
             except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{where}: declares {enc} by its byte-order mark but is not valid {enc}"
-                ) from exc
+                raise InputError(f"{where}: declares {enc} by its byte-order mark but is not valid {enc}") from exc
     if b"\x00" in data[:4096]:
         raise InputError(f"{where}: binary file (contains NUL bytes), not a text, HTML or feed document")
     try:
@@ -143,7 +141,9 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
     for p in paths:
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if (child.is_file() or child.is_symlink()) and not any(part.startswith(".") for part in child.relative_to(p).parts):
+                if (child.is_file() or child.is_symlink()) and not any(
+                    part.startswith(".") for part in child.relative_to(p).parts
+                ):
                     yield child
         else:
             yield p

@@ -75,9 +75,7 @@ def read_manifest(path: Path) -> list[Item]:
             published = date.fromisoformat(obj["published"]) if obj.get("published") else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path}:{lineno}: bad manifest line ({exc})") from exc
-        items.append(
-            Item(p if p.is_absolute() else path.parent / p, published, obj.get("url"), obj.get("outlet"))
-        )
+        items.append(Item(p if p.is_absolute() else path.parent / p, published, obj.get("url"), obj.get("outlet")))
     return items
 
 
@@ -118,7 +116,7 @@ def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: s
             p = inc.place
             d = None
             if inc.date:
-                parts = inc.date.split("-") + ["01", "01"]
+                parts = [*inc.date.split("-"), "01", "01"]
                 d = date(int(parts[0]), int(parts[1]), int(parts[2]))
             m = Mention(
                 document=doc,

@@ -24,7 +24,7 @@ class IncidentFilter:
     limit: int | None = None
 
 
-def incidents_query(f: IncidentFilter | None = None) -> sa.Select[tuple[Incident]]:
+def incidents_query(f: IncidentFilter | None = None) -> sa.Select[Incident]:
     f = f or IncidentFilter()
     q = sa.select(Incident)
     if not f.include_merged:
@@ -68,9 +68,7 @@ def sources_of(incident: Incident) -> list[str]:
     names = []
     for m in sorted(incident.mentions, key=lambda m: (m.document.published or date.min, m.document.sha256)):
         d = m.document
-        name = (
-            d.source.name if d.source else (d.path.rsplit("/", 1)[-1] if d.path else d.url or d.sha256[:10])
-        )
+        name = d.source.name if d.source else (d.path.rsplit("/", 1)[-1] if d.path else d.url or d.sha256[:10])
         if name not in names:
             names.append(name)
     return names

@@ -130,9 +130,7 @@ def upgrade() -> None:
             name=op.f("fk_mentions_document_id_documents"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_mentions_incident_id_incidents")
-        ),
+        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_mentions_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mentions")),
         sa.UniqueConstraint("document_id", "ordinal", name="uq_mentions_document_ordinal"),
     )
