@@ -26,6 +26,8 @@ demo: install
 	CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor demo
 
 test: install-dev
+	$(BIN)/ruff check corridor tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: install-dev
