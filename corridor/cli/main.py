@@ -21,6 +21,7 @@ from rich.table import Table
 from corridor.config import load_settings
 from corridor.extract.actors import ConfigError
 from corridor.ingest.reader import InputError
+from corridor.store.visibility import SYSTEM
 
 app = typer.Typer(
     name="corridor",
@@ -203,7 +204,7 @@ def incidents_list(
     )
     store, _ = _store()
     with store.sessions() as session:
-        rows = list_incidents(session, f)
+        rows = list_incidents(session, SYSTEM, f)
         out.print(incident_table(rows))
 
 
@@ -261,7 +262,7 @@ def incidents_show(
 
     store, _ = _store()
     with store.sessions() as session:
-        inc = get_incident(session, ident)
+        inc = get_incident(session, SYSTEM, ident)
         if inc is None:
             raise UserError(f"no incident with id {ident!r}")
         out.print_json(json.dumps(incident_record(inc, detail=True), default=str, ensure_ascii=False))
@@ -280,7 +281,7 @@ def incidents_export(
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(EXPORTERS)}")
     store, _ = _store()
     with store.sessions() as session:
-        text = EXPORTERS[fmt](list_incidents(session))
+        text = EXPORTERS[fmt](list_incidents(session, SYSTEM))
     if output:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
@@ -353,7 +354,7 @@ def demo() -> None:
     report = _run_ingest(store, items, settings.max_document_bytes, ingest_items)
     _print_ingest_summary(report)
     with store.sessions() as session:
-        rows = list_incidents(session)
+        rows = list_incidents(session, SYSTEM)
         out.print(incident_table(rows))
         multi = sum(1 for r in rows if len({m.document_id for m in r.mentions}) > 1)
         conflicts = sum(

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
 from corridor.ids import new_id
-from corridor.store.tables import Incident, Mention
+from corridor.store.tables import Document, Incident, Mention
+from corridor.store.visibility import most_restrictive
 
 FAMILY = {
     "bombing": "explosive",
@@ -310,15 +311,38 @@ def _views(session: Session, mentions: Iterable[Mention]) -> list[MentionView]:
     return out
 
 
+def _window(m: Mention) -> sa.ColumnElement[bool]:
+    """Stored mentions whose dates could agree with m's: near days, and the month and year that contain it."""
+    assert m.date is not None
+    d = m.date
+    month, year = d.replace(day=1), date(d.year, 1, 1)
+    if m.date_precision == "day":
+        near = Mention.date.between(d - timedelta(days=2), d + timedelta(days=2))
+    elif m.date_precision == "month":
+        nxt = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        near = Mention.date.between(month - timedelta(days=1), nxt)
+    else:
+        near = Mention.date.between(year, date(d.year, 12, 31))
+    return sa.or_(
+        near,
+        sa.and_(Mention.date_precision == "month", Mention.date == month),
+        sa.and_(Mention.date_precision == "year", Mention.date == year),
+    )
+
+
 def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
-    """Every stored mention whose incident the new mentions could join or reshape."""
+    """Every stored mention whose incident the new mentions could join or reshape.
+
+    Only mentions from reports of the same owner organisation are pooled: one organisation's restricted
+    report must never reshape another organisation's incident."""
     found: dict[str, Mention] = {m.id: m for m in new}
+    owner = new[0].document.owner_org_id
+    same_owner = Document.owner_org_id.is_(None) if owner is None else Document.owner_org_id == owner
     for m in new:
         if m.date is None:
             continue
-        lo, hi = m.date - timedelta(days=400), m.date + timedelta(days=400)
-        rows = session.scalars(sa.select(Mention).where(Mention.date.between(lo, hi))).all()
-        for r in rows:
+        q = sa.select(Mention).join(Document, Mention.document_id == Document.id).where(_window(m), same_owner)
+        for r in session.scalars(q).all():
             found.setdefault(r.id, r)
     incident_ids = {m.incident_id for m in found.values() if m.incident_id}
     if incident_ids:
@@ -381,6 +405,8 @@ def _apply(incident: Incident, members: list[Mention], stamp: datetime) -> None:
         if getattr(incident, k, None) != v:
             setattr(incident, k, v)
             changed = True
+    incident.owner_org_id = members[0].document.owner_org_id
+    incident.tlp = most_restrictive(*(m.document.tlp for m in members))
     seen = [m.document.fetched_at for m in members]
     incident.first_seen = min(seen)
     incident.last_seen = max(seen)

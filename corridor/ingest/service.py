@@ -57,6 +57,8 @@ class Item:
     published: date | None = None
     url: str | None = None
     outlet: str | None = None
+    owner_org_id: str | None = None
+    tlp: str = "CLEAR"  # public news by default; field reports get the marking their sender gives
 
 
 def read_manifest(path: Path) -> list[Item]:
@@ -108,6 +110,8 @@ def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: s
             content_type=raw.kind,
             size_bytes=len(raw.data),
             text=text,
+            owner_org_id=item.owner_org_id,
+            tlp=item.tlp,
         )
         session.add(doc)
         session.flush()

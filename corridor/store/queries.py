@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from corridor.store.tables import Document, Incident, Mention
+from corridor.store.visibility import Viewer, visible
 
 
 @dataclass
@@ -24,9 +25,10 @@ class IncidentFilter:
     limit: int | None = None
 
 
-def incidents_query(f: IncidentFilter | None = None) -> sa.Select[Incident]:
+def incidents_query(viewer: Viewer, f: IncidentFilter | None = None) -> sa.Select[Incident]:
+    """Incidents `viewer` may see, filtered; the visibility filter is applied first, always."""
     f = f or IncidentFilter()
-    q = sa.select(Incident)
+    q = sa.select(Incident).where(visible(viewer, "incident"))
     if not f.include_merged:
         q = q.where(Incident.status != "merged")
     if f.since:
@@ -47,20 +49,32 @@ def incidents_query(f: IncidentFilter | None = None) -> sa.Select[Incident]:
     return q
 
 
-def list_incidents(session: Session, f: IncidentFilter | None = None) -> list[Incident]:
-    q = incidents_query(f).options(
+def list_incidents(session: Session, viewer: Viewer, f: IncidentFilter | None = None) -> list[Incident]:
+    q = incidents_query(viewer, f).options(
         selectinload(Incident.mentions).selectinload(Mention.document).selectinload(Document.source)
     )
     return list(session.scalars(q).all())
 
 
-def get_incident(session: Session, ident: str) -> Incident | None:
-    """An incident by id or unique id prefix (as printed by `incidents list`)."""
-    inc = session.get(Incident, ident)
+def get_incident(session: Session, viewer: Viewer, ident: str) -> Incident | None:
+    """An incident `viewer` may see, by id or unique id prefix (as printed by `incidents list`)."""
+    base = sa.select(Incident).where(visible(viewer, "incident"))
+    inc = session.scalar(base.where(Incident.id == ident))
     if inc is None and len(ident) >= 4:
-        found = session.scalars(sa.select(Incident).where(Incident.id.like(ident + "%")).limit(2)).all()
+        found = session.scalars(base.where(Incident.id.like(ident + "%")).limit(2)).all()
         inc = found[0] if len(found) == 1 else None
     return inc
+
+
+def visible_mentions(session: Session, viewer: Viewer, incident: Incident) -> list[Mention]:
+    """The mentions of an incident whose reports `viewer` may see."""
+    q = (
+        sa.select(Mention)
+        .join(Document, Mention.document_id == Document.id)
+        .where(Mention.incident_id == incident.id, visible(viewer, "document"))
+        .options(selectinload(Mention.document).selectinload(Document.source))
+    )
+    return list(session.scalars(q).all())
 
 
 def sources_of(incident: Incident) -> list[str]:

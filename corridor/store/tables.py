@@ -75,6 +75,8 @@ class Document(Base):
     fetched_at: Mapped[datetime] = mapped_column(TS)
     language: Mapped[str | None] = mapped_column(sa.String(10))
     content_type: Mapped[str] = mapped_column(sa.String(20))  # text | html | rss-item
+    owner_org_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    tlp: Mapped[str] = mapped_column(sa.String(16), default="CLEAR", server_default="CLEAR")
     size_bytes: Mapped[int] = mapped_column(sa.Integer)
     text: Mapped[str] = mapped_column(sa.Text)
 
@@ -127,6 +129,10 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    owner_org_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    tlp: Mapped[str] = mapped_column(sa.String(16), default="CLEAR", server_default="CLEAR")
+    # analysts' word over the pipeline's: fields an analyst set are not overwritten by later merges
+    locked_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="incident")
 
@@ -165,3 +171,106 @@ class Mention(Base):
 
     document: Mapped[Document] = relationship(back_populates="mentions")
     incident: Mapped[Incident | None] = relationship(back_populates="mentions")
+
+
+class Organisation(Base):
+    """A member of the exchange: a security agency, a company, an embassy."""
+
+    __tablename__ = "organisations"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(30), default="company")  # agency | company | embassy | other
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(30))  # admin | analyst | coordinator | staff | partner-readonly
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+    org: Mapped[Organisation] = relationship()
+
+
+class ApiToken(Base):
+    """A token for programs: only its SHA-256 is stored; scoped, expiring, revocable."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime | None] = mapped_column(TS)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)
+    last_used_at: Mapped[datetime | None] = mapped_column(TS)
+
+    user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A browser session (cookie); the cookie value is stored hashed, with its CSRF token."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # sha256 of the cookie value
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)
+
+    user: Mapped[User] = relationship()
+
+
+class RecordShare(Base):
+    """An AMBER record shared with another organisation, or a RED record with a named user."""
+
+    __tablename__ = "record_shares"
+    __table_args__ = (
+        sa.UniqueConstraint("object_type", "object_id", "org_id", "user_id", name="uq_record_shares_target"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    object_type: Mapped[str] = mapped_column(sa.String(30))
+    object_id: Mapped[str] = mapped_column(UUID, index=True)
+    org_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    user_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class IncidentEdit(Base):
+    """Every analyst change to an incident: the previous value, the new one, who, when and why."""
+
+    __tablename__ = "incident_edits"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    user_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(TS)
+    action: Mapped[str] = mapped_column(sa.String(30))  # edit | verify | retract | merge | split
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # field -> [old, new]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AuditEntry(Base):
+    """Append-only audit log; each entry's hash covers the previous one, so tampering shows."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    user_id: Mapped[str | None] = mapped_column(UUID)
+    org_id: Mapped[str | None] = mapped_column(UUID)
+    action: Mapped[str] = mapped_column(sa.String(60))
+    object_type: Mapped[str | None] = mapped_column(sa.String(30))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
