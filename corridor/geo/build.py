@@ -187,11 +187,28 @@ def build(data: Path = DATA) -> dict[str, Any]:
             aliases=sorted(alts | {city["name"]}),
         )
 
+    # A hand-added town that GeoNames also has (same name, within 15 km) enriches that entry instead of
+    # doubling it: one place, one id.
+    def twin(name: str, lat: float, lon: float, cc: str) -> dict[str, Any] | None:
+        for e in entries:
+            if e["cc"] == cc and e["kind"] == "city" and e["lat"] is not None and (
+                e["name"] == name or name in e["aliases"]
+            ) and _km(lat, lon, e["lat"], e["lon"]) < 15:
+                return e
+        return None
+
+    town_kinds = {"town", "tehsil_hq", "locality", "village", "valley"}
     for row in _read_csv("places.csv", data):
         prov = _check_province(row)
         if (prov, row["district"]) not in district_names:
             raise ValueError(f"{row['_line']}: district {row['district']!r} not in districts.csv for {prov}")
         kind = row.get("kind") or "town"
+        kind = "town" if kind in town_kinds else kind
+        existing = twin(row["name"], _float(row, "lat"), _float(row, "lon"), "PK") if kind == "town" else None
+        if existing is not None:
+            existing["aliases"] = sorted(set(existing["aliases"]) | set(_aliases(row.get("aliases", ""))))
+            existing["district"], existing["province"] = row["district"], prov
+            continue
         add(
             id=f"place:{prov}:{row['name']}",
             name=row["name"],
@@ -269,6 +286,10 @@ def build(data: Path = DATA) -> dict[str, Any]:
         cc = row["country_code"]
         if cc not in countries:
             raise ValueError(f"{row['_line']}: unknown country code {cc!r}")
+        existing = twin(row["name"], _float(row, "lat"), _float(row, "lon"), cc)
+        if existing is not None:
+            existing["aliases"] = sorted(set(existing["aliases"]) | set(_aliases(row.get("aliases", ""))))
+            continue
         add(
             id=f"world:{cc}:{row['name']}",
             name=row["name"],
