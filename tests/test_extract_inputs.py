@@ -27,7 +27,7 @@ PAGE = (
 @pytest.fixture
 def server() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/report":
                 body = PAGE.encode()
                 self.send_response(200)
