@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from corridor.store.queries import sources_of
-from corridor.store.tables import Incident
+from corridor.store.tables import Incident, Mention
 
 COLUMNS = [
     "id",
@@ -32,15 +32,19 @@ COLUMNS = [
     "claimed",
     "status",
     "confidence",
+    "tlp",
+    "version",
     "sources",
 ]
 
 
-def incident_record(inc: Incident, detail: bool = False) -> dict[str, Any]:
+def incident_record(inc: Incident, detail: bool = False, mentions: list[Mention] | None = None) -> dict[str, Any]:
+    """An incident as plain data; `mentions` restricts the sources shown (to those the caller may see)."""
+    shown = inc.mentions if mentions is None else mentions
     rec: dict[str, Any] = {c: getattr(inc, c, None) for c in COLUMNS if c != "sources"}
     if inc.date is not None:
         rec["date"] = inc.date.isoformat()[: {"day": 10, "month": 7, "year": 4}.get(inc.date_precision or "day", 10)]
-    rec["sources"] = sources_of(inc)
+    rec["sources"] = sources_of(inc, shown)
     if detail:
         rec["provenance"] = inc.provenance
         rec["mentions"] = [
@@ -54,6 +58,7 @@ def incident_record(inc: Incident, detail: bool = False) -> dict[str, Any]:
                     "published": m.document.published.isoformat() if m.document.published else None,
                     "outlet": m.document.source.name if m.document.source else None,
                 },
+                "id": m.id,
                 "event_type": m.event_type,
                 "date": m.date.isoformat() if m.date else None,
                 "date_precision": m.date_precision,
@@ -67,7 +72,7 @@ def incident_record(inc: Incident, detail: bool = False) -> dict[str, Any]:
                 "is_new": m.is_new,
                 "evidence": m.evidence,
             }
-            for m in inc.mentions
+            for m in shown
         ]
     return rec
 

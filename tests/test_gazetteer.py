@@ -14,8 +14,15 @@ def test_bundled_index_matches_its_sources() -> None:
 def test_every_province_and_many_districts() -> None:
     g = get_gazetteer()
     provinces = {p.name for p in g.places if p.base_kind == "province"}
-    assert provinces == {"Punjab", "Sindh", "Khyber Pakhtunkhwa", "Balochistan", "Islamabad Capital Territory",
-                         "Gilgit-Baltistan", "Azad Kashmir"}
+    assert provinces == {
+        "Punjab",
+        "Sindh",
+        "Khyber Pakhtunkhwa",
+        "Balochistan",
+        "Islamabad Capital Territory",
+        "Gilgit-Baltistan",
+        "Azad Kashmir",
+    }
     districts = [p for p in g.places if p.base_kind == "district"]
     assert len(districts) >= 150
     assert all(d.province in provinces for d in districts)

@@ -314,6 +314,161 @@ def gazetteer_lookup(name: str) -> None:
     out.print(t)
 
 
+orgs_app = typer.Typer(help="Organisations of the exchange.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for programs.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
+
+
+def _identity(fn):
+    """Run an identity change in one transaction, turning refusals into one-line errors."""
+    from corridor.identity.service import IdentityError
+
+    store, _ = _store()
+    try:
+        with store.transaction() as session:
+            return fn(session)
+    except IdentityError as exc:
+        raise UserError(str(exc)) from None
+
+
+@orgs_app.command("add")
+def orgs_add(
+    name: str, kind: Annotated[str, typer.Option(help="agency, company, embassy or other")] = "company"
+) -> None:
+    """Add an organisation."""
+    from corridor.identity.service import add_org
+    from corridor.store import audit
+
+    if kind not in ("agency", "company", "embassy", "other"):
+        raise UserError(f"--kind: {kind!r} is not one of agency, company, embassy, other")
+
+    def run(session):
+        org = add_org(session, name, kind)
+        audit.record(session, SYSTEM, "org.create", "organisation", org.id, None, {"name": name})
+        return org.id
+
+    out.print(f"organisation {name} ({kind}): {_identity(run)}")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    import sqlalchemy as sa
+
+    from corridor.store.tables import Organisation
+
+    store, _ = _store()
+    with store.sessions() as session:
+        for o in session.scalars(sa.select(Organisation).order_by(Organisation.name)):
+            out.print(f"{o.id}  {o.name}  ({o.kind})")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    org: Annotated[str, typer.Option(help="Organisation name or id.")],
+    role: Annotated[str, typer.Option(help="admin, analyst, coordinator, staff or partner-readonly")],
+    password_env: Annotated[
+        str, typer.Option(help="Read the password from this environment variable (never from the command line).")
+    ] = "CORRIDOR_PASSWORD",
+) -> None:
+    """Add a user; the password comes from an environment variable or is asked for."""
+    import os
+
+    from corridor.identity.service import add_user, find_org
+    from corridor.store import audit
+
+    password = os.environ.get(password_env) or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    def run(session):
+        user = add_user(session, find_org(session, org), username, role, password)
+        audit.record(session, SYSTEM, "user.create", "user", user.id, None, {"username": username, "role": role})
+        return user.id
+
+    out.print(f"user {username} ({role}): {_identity(run)}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeatable)")] = None,
+    days: Annotated[int, typer.Option(help="Days until it expires (0: never).")] = 90,
+) -> None:
+    """Create an API token for a user; the token is printed once."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from corridor.identity.service import IdentityError, create_token
+    from corridor.store import audit
+    from corridor.store.tables import User
+
+    def run(session):
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise IdentityError(f"no user {username!r}")
+        issued = create_token(session, user, name, scope or ["read"], timedelta(days=days) if days else None)
+        audit.record(session, SYSTEM, "token.create", "token", issued.record.id, None, {"user": username})
+        return issued.token
+
+    sys.stdout.write(_identity(run) + "\n")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by id."""
+    from corridor.identity.service import revoke_token
+    from corridor.store import audit
+
+    def run(session):
+        revoke_token(session, token_id)
+        audit.record(session, SYSTEM, "token.revoke", "token", token_id, None)
+
+    _identity(run)
+    out.print(f"revoked {token_id}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 if an entry was changed, removed or reordered."""
+    from corridor.store.audit import verify
+
+    store, _ = _store()
+    with store.sessions() as session:
+        result = verify(session)
+    if result.ok:
+        out.print(f"audit log intact: {result.entries} entries")
+        return
+    sys.stderr.write(f"error: audit log broken at entry {result.first_bad}: {result.reason}\n")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8765,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the web API (and later the dashboard) under uvicorn."""
+    import uvicorn
+
+    _store()
+    uvicorn.run(
+        "corridor.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
 @app.command("eval")
 def eval_cmd(
     gold: Annotated[Path, typer.Argument(help="Gold labels, JSONL {id, published, incidents}.")],

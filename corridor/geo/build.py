@@ -191,9 +191,13 @@ def build(data: Path = DATA) -> dict[str, Any]:
     # doubling it: one place, one id.
     def twin(name: str, lat: float, lon: float, cc: str) -> dict[str, Any] | None:
         for e in entries:
-            if e["cc"] == cc and e["kind"] == "city" and e["lat"] is not None and (
-                e["name"] == name or name in e["aliases"]
-            ) and _km(lat, lon, e["lat"], e["lon"]) < 15:
+            if (
+                e["cc"] == cc
+                and e["kind"] == "city"
+                and e["lat"] is not None
+                and (e["name"] == name or name in e["aliases"])
+                and _km(lat, lon, e["lat"], e["lon"]) < 15
+            ):
                 return e
         return None
 

@@ -401,7 +401,11 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
 def _apply(incident: Incident, members: list[Mention], stamp: datetime) -> None:
     values = canonical(members)
     changed = False
+    locked = set(incident.locked_fields or [])
+    place_fields = ("place_name", "city", "district", "province", "country", "lat", "lon", "geo_precision")
     for k, v in values.items():
+        if k in locked or (k in place_fields and "place" in locked):
+            continue  # an analyst's value stands
         if getattr(incident, k, None) != v:
             setattr(incident, k, v)
             changed = True

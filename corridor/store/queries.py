@@ -77,10 +77,13 @@ def visible_mentions(session: Session, viewer: Viewer, incident: Incident) -> li
     return list(session.scalars(q).all())
 
 
-def sources_of(incident: Incident) -> list[str]:
+def sources_of(incident: Incident, mentions: list[Mention] | None = None) -> list[str]:
     """Outlet names (or file names) of the reports that mention an incident."""
     names = []
-    for m in sorted(incident.mentions, key=lambda m: (m.document.published or date.min, m.document.sha256)):
+    for m in sorted(
+        incident.mentions if mentions is None else mentions,
+        key=lambda m: (m.document.published or date.min, m.document.sha256),
+    ):
         d = m.document
         name = d.source.name if d.source else (d.path.rsplit("/", 1)[-1] if d.path else d.url or d.sha256[:10])
         if name not in names:

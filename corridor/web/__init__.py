@@ -1,0 +1,1 @@
+"""The web layer: a FastAPI app over the services (REST API under /api/v1). Thin: no SQL, no rules."""

@@ -1,0 +1,86 @@
+"""Request dependencies: the store session, who is calling (API token or browser session + CSRF), and the
+access rule of the route."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from corridor.identity.service import session_user, token_viewer, viewer_of
+from corridor.store.db import Store
+from corridor.store.tables import User
+from corridor.store.visibility import Viewer
+from corridor.web.access import Access
+from corridor.web.problems import Problem
+
+SESSION_COOKIE = "corridor_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def db(store: Store = Depends(get_store)) -> Iterator[Session]:
+    with store.sessions() as session:
+        yield session
+
+
+@dataclass
+class Principal:
+    viewer: Viewer
+    user: User
+    via: str  # token | session
+
+
+def principal(request: Request, session: Session = Depends(db)) -> Principal:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        found = token_viewer(session, auth[7:].strip())
+        session.commit()  # last_used_at
+        if found is None:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "invalid, expired or revoked token",
+                headers={"WWW-Authenticate": 'Bearer realm="corridor"'},
+            )
+        return Principal(found[0], found[1], "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        got = session_user(session, cookie)
+        if got is None:
+            raise Problem(401, "Unauthorized", "session expired; log in again")
+        ws, user = got
+        if request.method in UNSAFE and not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), ws.csrf_token):
+            raise Problem(403, "Forbidden", f"missing or wrong {CSRF_HEADER} header", kind="csrf")
+        return Principal(viewer_of(user), user, "session")
+    raise Problem(
+        401, "Unauthorized", "log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="corridor"'}
+    )
+
+
+def authorizer(rule: Access) -> Callable[..., Principal]:
+    def check(request: Request, who: Principal = Depends(principal)) -> Principal:
+        if who.viewer.role not in rule.roles:
+            raise Problem(403, "Forbidden", f"role {who.viewer.role!r} may not do this", kind="role")
+        if not who.viewer.can(rule.scope):
+            raise Problem(403, "Forbidden", f"token lacks scope {rule.scope!r}", kind="scope")
+        request.state.viewer = who.viewer
+        return who
+
+    return check
+
+
+def viewer(who: Principal = Depends(principal)) -> Viewer:
+    return who.viewer
+
+
+def current_user(who: Principal = Depends(principal)) -> User:
+    return who.user

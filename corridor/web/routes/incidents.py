@@ -1,0 +1,329 @@
+"""Incidents: list (filters, cursor pagination, JSON/GeoJSON/CSV), show with sources and evidence, and the
+review workflow (create, edit, verify, retract, merge, split, share) with ETag / If-Match."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session, selectinload
+
+from corridor.export import incident_record, to_csv, to_geojson
+from corridor.review import service as review
+from corridor.store import audit
+from corridor.store.queries import IncidentFilter, get_incident, incidents_query, visible_mentions
+from corridor.store.tables import Document, Incident, Mention
+from corridor.store.visibility import Viewer
+from corridor.web.access import ALL, EDITORS, access
+from corridor.web.deps import db, viewer
+from corridor.web.problems import Problem
+from corridor.web.schemas import IncidentCreate, IncidentPage, IncidentPatch, MergeIn, Reason, ShareIn, SplitIn
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+def _cursor_encode(inc: Incident) -> str:
+    raw = json.dumps([inc.date.isoformat() if inc.date else None, inc.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[date | None, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        d, i = json.loads(raw)
+        return (date.fromisoformat(d) if d else None), str(i)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise Problem(400, "Bad request", "cursor is not one this server issued") from None
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        parts = [float(x) for x in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not (-180 <= parts[0] <= parts[2] <= 180 and -90 <= parts[1] <= parts[3] <= 90):
+        raise Problem(
+            422,
+            "Validation failed",
+            "bbox: expected minlon,minlat,maxlon,maxlat",
+            errors=[{"field": "bbox", "location": "query", "message": "minlon,minlat,maxlon,maxlat"}],
+        )
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+@router.get("", **access(ALL, "read"))
+def list_incidents(
+    request: Request,
+    since: date | None = None,
+    until: date | None = None,
+    bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
+    province: str | None = Query(None, max_length=60),
+    district: str | None = Query(None, max_length=120),
+    event_type: str | None = Query(None, max_length=30),
+    actor: str | None = Query(None, max_length=40),
+    status: Literal["draft", "verified", "retracted"] | None = None,
+    q: str | None = Query(None, max_length=200, description="free text over place, perpetrator and report titles"),
+    cursor: str | None = Query(None, max_length=400),
+    limit: int = Query(50, ge=1, le=500),
+    format: Literal["json", "geojson", "csv"] = "json",
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Any:
+    f = IncidentFilter(
+        since=since, until=until, province=province, event_type=event_type, perpetrator=actor, status=status
+    )
+    query = incidents_query(who, f)
+    box = _bbox(bbox)
+    if box:
+        query = query.where(Incident.lon.between(box[0], box[2]), Incident.lat.between(box[1], box[3]))
+    if district:
+        query = query.where(sa.func.lower(Incident.district) == district.lower())
+    if q:
+        like = f"%{q.lower()}%"
+        titles = (
+            sa.select(Mention.incident_id)
+            .join(Document, Mention.document_id == Document.id)
+            .where(sa.func.lower(Document.title).like(like))
+        )
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Incident.place_name).like(like),
+                sa.func.lower(Incident.city).like(like),
+                sa.func.lower(Incident.perpetrator).like(like),
+                Incident.id.in_(titles),
+            )
+        )
+    if cursor:
+        d, i = _cursor_decode(cursor)
+        if d is None:
+            query = query.where(Incident.date.is_(None), Incident.id > i)
+        else:
+            query = query.where(
+                sa.or_(Incident.date < d, sa.and_(Incident.date == d, Incident.id > i), Incident.date.is_(None))
+            )
+    query = query.limit(limit + 1).options(
+        selectinload(Incident.mentions).selectinload(Mention.document).selectinload(Document.source)
+    )
+    rows = list(session.scalars(query).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = _cursor_encode(rows[-1]) if more and rows else None
+    headers = {"Link": f'<{request.url.include_query_params(cursor=nxt)}>; rel="next"'} if nxt else {}
+    if format == "geojson":
+        return Response(to_geojson(rows), media_type="application/geo+json", headers=headers)
+    if format == "csv":
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    # the list shows sources only by count of what the caller may see; details come with show
+    return IncidentPage(items=[_summary(session, who, r) for r in rows], next_cursor=nxt)
+
+
+def _summary(session: Session, who: Viewer, inc: Incident) -> dict[str, Any]:
+    rec = incident_record(inc)
+    if not who.system:
+        rec["sources"] = incident_record(inc, mentions=visible_mentions(session, who, inc))["sources"]
+    return rec
+
+
+def _etag(inc: Incident) -> str:
+    return f'W/"{inc.version}"'
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    v = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(v)
+    except ValueError:
+        raise Problem(412, "Precondition failed", "If-Match must be an ETag this server issued") from None
+
+
+def _detail(session: Session, who: Viewer, inc: Incident, request: Request, status: int = 200) -> Response:
+    mentions = visible_mentions(session, who, inc)
+    body = incident_record(inc, detail=True, mentions=mentions)
+    body["merged_into"] = inc.merged_into
+    body["locked_fields"] = inc.locked_fields
+    if inc.tlp == "RED":
+        audit.record(session, who, "incident.read", "incident", inc.id, request.state.request_id, {"tlp": "RED"})
+        session.commit()
+    return Response(
+        json.dumps(body, default=str, ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+        headers={"ETag": _etag(inc)},
+    )
+
+
+def _get(session: Session, who: Viewer, incident_id: str) -> Incident:
+    inc = get_incident(session, who, incident_id)
+    if inc is None:
+        raise Problem(404, "Not found", f"no incident {incident_id!r}")
+    return inc
+
+
+def _run(session: Session, fn: Any, *args: Any) -> Incident:
+    try:
+        out = fn(session, *args)
+        session.commit()
+        return out
+    except review.ReviewError as exc:
+        session.rollback()
+        raise Problem(
+            exc.status,
+            {
+                403: "Forbidden",
+                404: "Not found",
+                409: "Conflict",
+                412: "Precondition failed",
+                422: "Validation failed",
+                428: "Precondition required",
+            }.get(exc.status, "Error"),
+            str(exc),
+        ) from None
+
+
+@router.get("/{incident_id}", **access(ALL, "read", marked="incident"))
+def show(incident_id: str, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+    """One incident: the canonical record, every visible source with its figures, and the evidence sentences."""
+    return _detail(session, who, _get(session, who, incident_id), request)
+
+
+@router.post("", status_code=201, **access(EDITORS, "write"))
+def create(
+    body: IncidentCreate, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)
+) -> Response:
+    data = body.model_dump(mode="python")
+    data["event_type"] = str(body.event_type.value)
+    data["date_precision"] = body.date_precision.value if body.date_precision else None
+    inc = _run(session, review.create, who, data, request.state.request_id)
+    return _detail(session, who, inc, request, status=201)
+
+
+@router.patch("/{incident_id}", **access(EDITORS, "write", marked="incident", writes=True))
+def edit(
+    incident_id: str,
+    body: IncidentPatch,
+    request: Request,
+    if_match: str | None = Header(None),
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Response:
+    """Change fields (needs If-Match; a stale ETag gives 412). The previous values are kept with the reason."""
+    inc = _get(session, who, incident_id)
+    data = body.model_dump(mode="python", exclude_unset=True)
+    if "event_type" in data and data["event_type"] is not None:
+        data["event_type"] = str(body.event_type.value)  # type: ignore[union-attr]
+    if "date_precision" in data and data["date_precision"] is not None:
+        data["date_precision"] = body.date_precision.value  # type: ignore[union-attr]
+    inc = _run(session, review.edit, who, inc.id, _if_match(if_match), data, request.state.request_id)
+    return _detail(session, who, inc, request)
+
+
+@router.post("/{incident_id}/verify", **access(EDITORS, "write", marked="incident", writes=True))
+def verify(
+    incident_id: str,
+    body: Reason,
+    request: Request,
+    if_match: str | None = Header(None),
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Response:
+    inc = _get(session, who, incident_id)
+    inc = _run(
+        session, review.set_status, who, inc.id, _if_match(if_match), "verified", body.reason, request.state.request_id
+    )
+    return _detail(session, who, inc, request)
+
+
+@router.post("/{incident_id}/retract", **access(EDITORS, "write", marked="incident", writes=True))
+def retract(
+    incident_id: str,
+    body: Reason,
+    request: Request,
+    if_match: str | None = Header(None),
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Response:
+    inc = _get(session, who, incident_id)
+    inc = _run(
+        session, review.set_status, who, inc.id, _if_match(if_match), "retracted", body.reason, request.state.request_id
+    )
+    return _detail(session, who, inc, request)
+
+
+@router.post("/{incident_id}/merge", **access(EDITORS, "write", marked="incident", writes=True))
+def merge(
+    incident_id: str,
+    body: MergeIn,
+    request: Request,
+    if_match: str | None = Header(None),
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Response:
+    """Absorb another incident (its mentions move here; it becomes `merged` and points here)."""
+    inc = _get(session, who, incident_id)
+    other = _get(session, who, body.other_id)
+    inc = _run(session, review.merge, who, inc.id, _if_match(if_match), other.id, body.reason, request.state.request_id)
+    return _detail(session, who, inc, request)
+
+
+@router.post("/{incident_id}/split", status_code=201, **access(EDITORS, "write", marked="incident", writes=True))
+def split(
+    incident_id: str,
+    body: SplitIn,
+    request: Request,
+    if_match: str | None = Header(None),
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db),
+) -> Response:
+    """Move some mentions to a new incident; returns the new incident."""
+    inc = _get(session, who, incident_id)
+    new = _run(
+        session, review.split, who, inc.id, _if_match(if_match), body.mention_ids, body.reason, request.state.request_id
+    )
+    return _detail(session, who, new, request, status=201)
+
+
+@router.post("/{incident_id}/shares", status_code=201, **access(EDITORS, "write", marked="incident", writes=True))
+def add_share(
+    incident_id: str, body: ShareIn, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)
+) -> dict[str, Any]:
+    """Share an AMBER incident with an organisation, or a RED one with a named user."""
+    inc = _get(session, who, incident_id)
+    try:
+        rec = review.share(session, who, inc.id, body.org_id, body.user_id, request.state.request_id)
+        session.commit()
+    except review.ReviewError as exc:
+        session.rollback()
+        raise Problem(exc.status, "Conflict" if exc.status == 409 else "Error", str(exc)) from None
+    return {"id": rec.id, "object_id": rec.object_id, "org_id": rec.org_id, "user_id": rec.user_id}
+
+
+@router.get("/{incident_id}/history", **access(ALL, "read", marked="incident"))
+def history(incident_id: str, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> list[dict[str, Any]]:
+    """Every change to the incident: who, when, what (old and new values) and why."""
+    from corridor.store.tables import IncidentEdit
+
+    inc = _get(session, who, incident_id)
+    edits = session.scalars(
+        sa.select(IncidentEdit)
+        .where(IncidentEdit.incident_id == inc.id)
+        .order_by(IncidentEdit.at, IncidentEdit.version)
+    ).all()
+    return [
+        {
+            "version": e.version,
+            "at": e.at.isoformat(),
+            "user_id": e.user_id,
+            "action": e.action,
+            "changes": e.changes,
+            "reason": e.reason,
+        }
+        for e in edits
+    ]

@@ -1,0 +1,260 @@
+"""The API over HTTP (ASGI), its security and its workflow."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from corridor.store.audit import verify
+from corridor.store.db import Store
+from corridor.store.tables import AuditEntry
+
+from .api_world import PASSWORD, World, build_world
+from .reports import REPORTS
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return build_world(store, allow_private_fetch=True)
+
+
+def test_login_sets_session_and_csrf_is_required(world: World) -> None:
+    c = world.client
+    r = c.post("/api/v1/auth/login", json={"username": "analyst.a", "password": PASSWORD})
+    assert r.status_code == 200
+    csrf = r.json()["csrf_token"]
+    assert "corridor_session" in r.cookies or c.cookies.get("corridor_session")
+    assert c.get("/api/v1/auth/me").json()["organisation"] == "Liaison Cell"
+    body = {"reason": "confirmed by police"}
+    iid = world.incidents["GREEN"]
+    etag = c.get(f"/api/v1/incidents/{iid}").headers["etag"]
+    no_csrf = c.post(f"/api/v1/incidents/{iid}/verify", json=body, headers={"If-Match": etag})
+    assert no_csrf.status_code == 403 and no_csrf.json()["type"].endswith("/csrf")
+    ok = c.post(f"/api/v1/incidents/{iid}/verify", json=body, headers={"If-Match": etag, "X-CSRF-Token": csrf})
+    assert ok.status_code == 200 and ok.json()["status"] == "verified"
+    assert c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert c.get("/api/v1/auth/me").status_code == 401
+
+
+def test_wrong_passwords_lock_the_account(world: World) -> None:
+    c = world.client
+    for _ in range(5):
+        assert (
+            c.post("/api/v1/auth/login", json={"username": "staff.b", "password": "nope-nope-nope"}).status_code == 401
+        )
+    r = c.post("/api/v1/auth/login", json={"username": "staff.b", "password": PASSWORD})
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    for _ in range(5):
+        c.post("/api/v1/auth/login", json={"username": "staff.b", "password": "x"})
+    assert c.post("/api/v1/auth/login", json={"username": "staff.b", "password": "x"}).status_code == 429
+
+
+def test_tokens_are_scoped_and_revocable(world: World) -> None:
+    c = world.client
+    h = world.auth("A", "analyst")
+    r = c.post("/api/v1/tokens", json={"name": "reader", "scopes": ["read"], "expires_in_days": 1}, headers=h)
+    assert r.status_code == 201
+    tok, tid = r.json()["token"], r.json()["id"]
+    rh = {"Authorization": f"Bearer {tok}"}
+    assert c.get("/api/v1/incidents", headers=rh).status_code == 200
+    iid = world.incidents["CLEAR"]
+    denied = c.post(f"/api/v1/incidents/{iid}/verify", json={"reason": "ok ok"}, headers={**rh, "If-Match": 'W/"1"'})
+    assert denied.status_code == 403 and denied.json()["type"].endswith("/scope")
+    assert c.delete(f"/api/v1/tokens/{tid}", headers=h).status_code == 204
+    assert c.get("/api/v1/incidents", headers=rh).status_code == 401
+    staff = c.post("/api/v1/tokens", json={"name": "w", "scopes": ["write"]}, headers=world.auth("A", "staff"))
+    assert staff.status_code == 403
+
+
+def test_list_filters_pagination_and_formats(world: World) -> None:
+    r = world.get("/api/v1/incidents", params={"limit": 2})
+    page1 = r.json()
+    assert len(page1["items"]) == 2 and page1["next_cursor"]
+    seen = [i["id"] for i in page1["items"]]
+    cursor = page1["next_cursor"]
+    while cursor:
+        page = world.get("/api/v1/incidents", params={"limit": 2, "cursor": cursor}).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    # analyst of A sees CLEAR, GREEN, AMBER, AMBER+STRICT of A; RED only when named
+    assert sorted(seen) == sorted(world.incidents[t] for t in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT"))
+    assert len(seen) == len(set(seen))
+    box = world.get("/api/v1/incidents", params={"bbox": "66,29,68,31", "since": "2024-11-02"}).json()
+    assert {i["date"] for i in box["items"]} <= {"2024-11-02", "2024-11-03", "2024-11-04"}
+    assert world.get("/api/v1/incidents", params={"bbox": "70,29,71,30"}).json()["items"] == []
+    geo = world.get("/api/v1/incidents", params={"format": "geojson"})
+    assert geo.headers["content-type"].startswith("application/geo+json") and geo.json()["features"]
+    csv_text = world.get("/api/v1/incidents", params={"format": "csv"}).text
+    assert csv_text.startswith("id,event_type,date")
+    bad = world.get("/api/v1/incidents", params={"bbox": "1,2,3"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["errors"][0]["field"] == "bbox"
+
+
+def test_edit_keeps_history_and_stale_writes_fail(world: World) -> None:
+    c = world.client
+    h = world.auth("A", "analyst")
+    iid = world.incidents["AMBER"]
+    r = c.get(f"/api/v1/incidents/{iid}", headers=h)
+    etag = r.headers["etag"]
+    assert (
+        c.patch(
+            f"/api/v1/incidents/{iid}", json={"killed_total": 9, "reason": "hospital figures"}, headers=h
+        ).status_code
+        == 428
+    )
+    ok = c.patch(
+        f"/api/v1/incidents/{iid}",
+        json={"killed_total": 9, "reason": "hospital figures"},
+        headers={**h, "If-Match": etag},
+    )
+    assert ok.status_code == 200 and ok.json()["killed_total"] == 9 and ok.headers["etag"] != etag
+    stale = c.patch(
+        f"/api/v1/incidents/{iid}", json={"killed_total": 10, "reason": "other figure"}, headers={**h, "If-Match": etag}
+    )
+    assert stale.status_code == 412
+    hist = c.get(f"/api/v1/incidents/{iid}/history", headers=h).json()
+    assert hist[-1]["changes"]["killed_total"] == [3, 9] and hist[-1]["reason"] == "hospital figures"
+    assert hist[-1]["user_id"] == world.users[("A", "analyst")]
+    assert "killed_total" in c.get(f"/api/v1/incidents/{iid}", headers=h).json()["locked_fields"]
+    # illegal transition
+    etag = c.get(f"/api/v1/incidents/{iid}", headers=h).headers["etag"]
+    r = c.post(f"/api/v1/incidents/{iid}/retract", json={"reason": "duplicate"}, headers={**h, "If-Match": etag})
+    assert r.status_code == 200
+    etag = r.headers["etag"]
+    r = c.post(f"/api/v1/incidents/{iid}/verify", json={"reason": "nope"}, headers={**h, "If-Match": etag})
+    assert r.status_code == 409
+
+
+def test_upload_runs_the_pipeline_and_merge_split(world: World, tmp_path: Path) -> None:
+    c = world.client
+    h = world.auth("A", "analyst")
+    ids = []
+    for name in ("wire-early.txt", "daily-late.txt"):
+        published, text = REPORTS[name]
+        r = c.post(
+            "/api/v1/documents",
+            files={"file": (name, text.encode(), "text/plain")},
+            data={"published": published, "tlp": "AMBER", "outlet": name},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+        out = r.json()
+        assert out["status"] == "new" and out["mentions"] and out["incidents"]
+        assert out["mentions"][0]["evidence"]
+        ids.append(out["incidents"][0]["id"])
+    assert ids[0] == ids[1]  # two reports, one incident
+    inc = c.get(f"/api/v1/incidents/{ids[0]}", headers=h)
+    mentions = inc.json()["mentions"]
+    assert len(mentions) == 2 and inc.json()["tlp"] == "AMBER"
+    # other organisation sees nothing of it
+    assert c.get(f"/api/v1/incidents/{ids[0]}", headers=world.auth("B", "analyst")).status_code == 404
+    # split one mention off, then merge it back
+    split = c.post(
+        f"/api/v1/incidents/{ids[0]}/split",
+        json={"mention_ids": [mentions[1]["id"]], "reason": "x-check"},
+        headers={**h, "If-Match": inc.headers["etag"]},
+    )
+    assert split.status_code == 201
+    new_id = split.json()["id"]
+    etag = c.get(f"/api/v1/incidents/{ids[0]}", headers=h).headers["etag"]
+    merged = c.post(
+        f"/api/v1/incidents/{ids[0]}/merge",
+        json={"other_id": new_id, "reason": "same attack"},
+        headers={**h, "If-Match": etag},
+    )
+    assert merged.status_code == 200 and len(merged.json()["mentions"]) == 2
+    again = c.post(
+        "/api/v1/documents", files={"file": ("wire-early.txt", REPORTS["wire-early.txt"][1].encode())}, headers=h
+    )
+    assert again.json()["status"] == "duplicate"
+    empty = c.post("/api/v1/documents", files={"file": ("e.txt", b"")}, headers=h)
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+
+
+@pytest.fixture
+def page_server() -> Iterator[str]:
+    text = REPORTS["quetta.txt"][1].encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/story"
+    srv.shutdown()
+
+
+def test_document_from_url_and_ssrf_guard(world: World, store: Store, page_server: str) -> None:
+    h = world.auth("A", "analyst")
+    r = world.client.post("/api/v1/documents/url", json={"url": page_server, "published": "2024-11-09"}, headers=h)
+    assert r.status_code == 201 and r.json()["incidents"][0]["city"] == "Quetta"
+    guarded = build_world_client(store)
+    r = guarded.post("/api/v1/documents/url", json={"url": page_server}, headers=h)
+    assert r.status_code == 422 and "not a public address" in r.json()["detail"]
+
+
+def build_world_client(store: Store):  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from corridor.web.app import create_app
+
+    return TestClient(create_app(store))
+
+
+def test_problem_details_and_limits(world: World) -> None:
+    r = world.get("/api/v1/incidents/00000000-0000-0000-0000-000000000000")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["status"] == 404 and body["title"] == "Not found" and body["request_id"]
+    r = world.client.post("/api/v1/incidents", json={"event_type": "riot"}, headers=world.auth("A", "analyst"))
+    assert r.status_code == 422 and any(e["field"] == "event_type" for e in r.json()["errors"])
+    big = b"x" * (13 * 1024 * 1024)
+    r = world.client.post("/api/v1/documents", files={"file": ("big.txt", big)}, headers=world.auth("A", "analyst"))
+    assert r.status_code == 413
+    assert world.client.get("/api/v1/incidents").status_code == 401
+
+
+def test_audit_log_is_chained_and_red_reads_are_logged(world: World, store: Store, cli) -> None:  # type: ignore[no-untyped-def]
+    red = world.incidents["RED"]
+    h = world.auth("A", "analyst")
+    assert world.client.get(f"/api/v1/incidents/{red}", headers=h).status_code == 404
+    with store.transaction() as s:
+        from corridor.store.tables import RecordShare
+
+        s.add(
+            RecordShare(
+                object_type="incident", object_id=red, user_id=world.users[("A", "analyst")], created_at=world_now()
+            )
+        )
+    assert world.client.get(f"/api/v1/incidents/{red}", headers=h).status_code == 200
+    with store.sessions() as s:
+        actions = [e.action for e in s.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq))]
+        assert "incident.read" in actions
+        assert verify(s).ok
+    with store.transaction() as s:
+        e = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "incident.read")).first()
+        assert e is not None
+        e.detail = {"tlp": "CLEAR"}
+    with store.sessions() as s:
+        assert not verify(s).ok
+    r = cli("audit", "verify", env={"CORRIDOR_DATABASE_URL": store.url})
+    assert r.returncode == 1 and "broken" in r.stderr
+
+
+def world_now():  # type: ignore[no-untyped-def]
+    from corridor.clock import now
+
+    return now()
