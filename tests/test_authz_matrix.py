@@ -1,0 +1,283 @@
+"""The authorisation matrix, generated from the route table (the OpenAPI document).
+
+Every operation must declare its access (x-corridor-access) and have a request builder here; then every
+operation is called by every role of the owning and of another organisation, on records of every TLP, and
+the test asserts exactly which calls succeed. A new route without a rule or a builder fails this test.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from corridor.identity.service import create_token
+from corridor.store.db import Store
+from corridor.store.tables import Document, Incident, Mention, User
+from corridor.store.visibility import ROLES, TLP_LEVELS
+from corridor.web.app import create_app
+
+from .api_world import World, build_world
+
+STAMP = datetime(2024, 11, 10, tzinfo=UTC)
+TEXT = b"A bomb went off in Quetta on Saturday, killing four people, officials said."
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[str]:
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(TEXT + self.path.encode())
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def fresh_incident(w: World, tlp: str) -> tuple[str, list[str]]:
+    """An incident of org A with two mentions (so split and merge have something to move)."""
+    with w.store.transaction() as s:
+        inc = Incident(
+            event_type="bombing",
+            date=date(2024, 11, 9),
+            date_precision="day",
+            city="Quetta",
+            place_name="Quetta",
+            province="Balochistan",
+            country="Pakistan",
+            lat=30.19,
+            lon=67.0,
+            geo_precision="city",
+            status="draft",
+            version=1,
+            tlp=tlp,
+            owner_org_id=w.orgs["A"],
+            provenance={},
+            locked_fields=[],
+            created_at=STAMP,
+            updated_at=STAMP,
+            first_seen=STAMP,
+            last_seen=STAMP,
+            confidence=0.8,
+        )
+        s.add(inc)
+        s.flush()
+        mids = []
+        for k in range(2):
+            doc = Document(
+                sha256=f"{inc.id}-{k}".ljust(64, "0")[:64],
+                fetched_at=STAMP,
+                content_type="text",
+                size_bytes=1,
+                text="x",
+                tlp=tlp,
+                owner_org_id=w.orgs["A"],
+            )
+            s.add(doc)
+            s.flush()
+            m = Mention(
+                document_id=doc.id,
+                incident_id=inc.id,
+                ordinal=0,
+                event_type="bombing",
+                date=date(2024, 11, 9),
+                date_precision="day",
+                city="Quetta",
+                province="Balochistan",
+                lat=30.19,
+                lon=67.0,
+                geo_precision="city",
+                is_new=True,
+                confidence=0.8,
+                evidence=[],
+                created_at=STAMP,
+            )
+            s.add(m)
+            s.flush()
+            mids.append(m.id)
+        return inc.id, mids
+
+
+def fresh_document(w: World, tlp: str) -> str:
+    with w.store.transaction() as s:
+        from corridor.ids import new_id
+
+        doc = Document(
+            sha256=new_id().replace("-", "").ljust(64, "0"),
+            fetched_at=STAMP,
+            content_type="text",
+            size_bytes=1,
+            text="x",
+            tlp=tlp,
+            owner_org_id=w.orgs["A"],
+        )
+        s.add(doc)
+        s.flush()
+        return doc.id
+
+
+def fresh_token(w: World, org: str, role: str) -> str:
+    with w.store.transaction() as s:
+        user = s.get(User, w.users[(org, role)])
+        assert user is not None
+        return create_token(s, user, "m", ["read"], None).record.id
+
+
+Builder = Callable[[World, str, str, str, str], dict[str, Any]]
+_n = iter(range(10**9))
+
+
+def _incident_call(
+    suffix: str = "",
+    body: dict[str, Any] | None = None,
+    method: str = "POST",
+    need_other: bool = False,
+    need_mentions: bool = False,
+) -> Builder:
+    def build(w: World, tlp: str, org: str, role: str, base: str) -> dict[str, Any]:
+        iid, mids = fresh_incident(w, tlp)
+        b = dict(body or {})
+        if need_other:
+            b["other_id"] = fresh_incident(w, tlp)[0]
+        if need_mentions:
+            b["mention_ids"] = mids[:1]
+        req: dict[str, Any] = {
+            "method": method,
+            "url": f"/api/v1/incidents/{iid}{suffix}",
+            "headers": {"If-Match": 'W/"1"'},
+        }
+        if method != "GET":
+            req["json"] = b
+        return req
+
+    return build
+
+
+BUILDERS: dict[tuple[str, str], Builder] = {
+    ("post", "/api/v1/auth/login"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/auth/login",
+        "json": {"username": f"{r}.{o.lower()}", "password": "correct horse battery"},
+    },
+    ("post", "/api/v1/auth/logout"): lambda w, t, o, r, p: {"method": "POST", "url": "/api/v1/auth/logout"},
+    ("get", "/api/v1/auth/me"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/auth/me"},
+    ("post", "/api/v1/tokens"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/tokens",
+        "json": {"name": "x", "scopes": ["read"]},
+    },
+    ("get", "/api/v1/tokens"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/tokens"},
+    ("delete", "/api/v1/tokens/{token_id}"): lambda w, t, o, r, p: {
+        "method": "DELETE",
+        "url": f"/api/v1/tokens/{fresh_token(w, o, r)}",
+    },
+    ("get", "/api/v1/incidents"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/incidents"},
+    ("post", "/api/v1/incidents"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/incidents",
+        "json": {"event_type": "bombing", "tlp": t},
+    },
+    ("get", "/api/v1/incidents/{incident_id}"): _incident_call(method="GET"),
+    ("patch", "/api/v1/incidents/{incident_id}"): _incident_call(
+        "", {"killed_total": 3, "reason": "police figure"}, method="PATCH"
+    ),
+    ("post", "/api/v1/incidents/{incident_id}/verify"): _incident_call("/verify", {"reason": "confirmed"}),
+    ("post", "/api/v1/incidents/{incident_id}/retract"): _incident_call("/retract", {"reason": "hoax"}),
+    ("post", "/api/v1/incidents/{incident_id}/merge"): _incident_call("/merge", {"reason": "same"}, need_other=True),
+    ("post", "/api/v1/incidents/{incident_id}/split"): _incident_call("/split", {"reason": "two"}, need_mentions=True),
+    ("post", "/api/v1/incidents/{incident_id}/shares"): lambda w, t, o, r, p: {
+        **_incident_call("/shares")(w, t, o, r, p),
+        "json": {"user_id": w.users[("B", "staff")]},
+    },
+    ("get", "/api/v1/incidents/{incident_id}/history"): _incident_call("/history", method="GET"),
+    ("post", "/api/v1/documents"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/documents",
+        "data": {"tlp": t},
+        "files": {"file": ("r.txt", TEXT + f" {next(_n)}".encode(), "text/plain")},
+    },
+    ("post", "/api/v1/documents/url"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/documents/url",
+        "json": {"url": f"{p}/{next(_n)}", "tlp": t},
+    },
+    ("get", "/api/v1/documents/{document_id}"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/api/v1/documents/{fresh_document(w, t)}",
+    },
+    ("get", "/api/v1/actors"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/actors"},
+    ("get", "/api/v1/gazetteer"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/gazetteer?q=Quetta"},
+    ("get", "/api/v1/audit"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/audit"},
+    ("get", "/api/v1/health"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/health"},
+}
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    app = create_app(Store("sqlite://"))  # the route table only; never queried
+    ops = []
+    for path, item in app.openapi()["paths"].items():
+        for method, op in item.items():
+            ops.append((method, path, op))
+    return ops
+
+
+def test_every_route_declares_access_and_has_a_builder() -> None:
+    missing_rule = [f"{m.upper()} {p}" for m, p, op in operations() if "x-corridor-access" not in op]
+    missing_builder = [f"{m.upper()} {p}" for m, p, _ in operations() if (m, p) not in BUILDERS]
+    assert missing_rule == [], f"routes without an access rule: {missing_rule}"
+    assert missing_builder == [], f"routes the matrix does not exercise: {missing_builder}"
+
+
+def visible(tlp: str, org: str) -> bool:
+    return tlp in ("CLEAR", "GREEN") or (tlp in ("AMBER", "AMBER+STRICT") and org == "A")
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, _ in operations()], ids=lambda x: str(x))
+def test_matrix(method: str, path: str, store: Store, page: str) -> None:
+    rule = dict(operations_map()[(method, path)])
+    w = build_world(store, allow_private_fetch=True)
+    wrong: list[str] = []
+    tlps = TLP_LEVELS if rule.get("marked") or (method, path) in CREATES_MARKED else ("GREEN",)
+    for org in ("A", "B"):
+        for role in ROLES:
+            for tlp in tlps:
+                req = BUILDERS[(method, path)](w, tlp, org, role, page)
+                headers = {**req.pop("headers", {})}
+                if not rule["public"]:
+                    headers.update(w.auth(org, role))
+                r = w.client.request(headers=headers, **req)
+                allowed = rule["public"] or role in rule["roles"]
+                if rule.get("marked"):
+                    allowed = allowed and visible(tlp, org)
+                if rule["writes"]:
+                    allowed = allowed and role in ("admin", "analyst") and org == "A"
+                ok = 200 <= r.status_code < 300
+                if ok != allowed or r.status_code >= 500:
+                    wrong.append(
+                        f"{org}/{role}/{tlp}: {r.status_code} (expected {'success' if allowed else 'refusal'})"
+                    )
+                elif not ok and r.status_code not in (401, 403, 404, 429):
+                    wrong.append(f"{org}/{role}/{tlp}: refused with {r.status_code}")
+                if (method, path) == ("get", "/api/v1/incidents") and ok:
+                    seen = {i["id"]: i["tlp"] for i in r.json()["items"]}
+                    leaked = [t for t in seen.values() if not visible(t, org)]
+                    if leaked:
+                        wrong.append(f"{org}/{role}: list leaked {leaked}")
+    assert wrong == [], "\n".join(wrong)
+
+
+CREATES_MARKED = {("post", "/api/v1/incidents"), ("post", "/api/v1/documents"), ("post", "/api/v1/documents/url")}
+
+
+def operations_map() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(m, p): op["x-corridor-access"] for m, p, op in operations()}
