@@ -27,14 +27,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for the store at `url`; SQLite gets WAL and foreign keys, its folder is created."""
+def make_engine(url: str, immediate: bool = False) -> sa.Engine:
+    """An engine for the store at `url`; SQLite gets WAL and foreign keys, its folder is created.
+
+    immediate=True (SQLite): every transaction starts with BEGIN IMMEDIATE, taking the write lock up front.
+    A transaction that reads and then writes would otherwise fail with SQLITE_BUSY when another writer got
+    there between its read and its write; this way it waits (busy_timeout) instead."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if immediate:
+            sa.event.listen(engine, "connect", _sqlite_manual_begin)
+            sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
+
+
+def _sqlite_manual_begin(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN IMMEDIATE
 
 
 def alembic_config(url: str) -> Config:
@@ -68,6 +79,8 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_engine = make_engine(url, immediate=True) if self.engine.dialect.name == "sqlite" else self.engine
+        self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
         upgrade(self.engine)
@@ -77,9 +90,10 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together or not at all."""
-        with self.sessions() as session, session.begin():
+        """A write transaction: its work commits together or not at all."""
+        with self.write_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.write_engine.dispose()

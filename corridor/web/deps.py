@@ -28,7 +28,14 @@ def get_store(request: Request) -> Store:
 
 
 def db(store: Store = Depends(get_store)) -> Iterator[Session]:
+    """A read session (SQLite: readers never wait for writers)."""
     with store.sessions() as session:
+        yield session
+
+
+def db_write(store: Store = Depends(get_store)) -> Iterator[Session]:
+    """A write session: the route commits; on SQLite it holds the write lock from its first statement."""
+    with store.write_sessions() as session:
         yield session
 
 
@@ -43,7 +50,7 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = token_viewer(session, auth[7:].strip())
-        session.commit()  # last_used_at
+        session.rollback()  # token_viewer's last_used_at is recorded below, at most once a minute
         if found is None:
             raise Problem(
                 401,
@@ -51,6 +58,7 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
                 "invalid, expired or revoked token",
                 headers={"WWW-Authenticate": 'Bearer realm="corridor"'},
             )
+        _touch_token(request, auth[7:].strip())
         return Principal(found[0], found[1], "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -64,6 +72,26 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
     raise Problem(
         401, "Unauthorized", "log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="corridor"'}
     )
+
+
+def _touch_token(request: Request, token: str) -> None:
+    """Record a token's last use without turning every read into a write (at most once a minute)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from corridor.clock import now
+    from corridor.identity.service import digest
+    from corridor.store.tables import ApiToken
+
+    stamp = now()
+    store: Store = request.app.state.store
+    with store.sessions() as s:
+        last = s.scalar(sa.select(ApiToken.last_used_at).where(ApiToken.token_hash == digest(token)))
+    if last is not None and stamp - last < timedelta(minutes=1):
+        return
+    with store.transaction() as s:
+        s.execute(sa.update(ApiToken).where(ApiToken.token_hash == digest(token)).values(last_used_at=stamp))
 
 
 def authorizer(rule: Access) -> Callable[..., Principal]:

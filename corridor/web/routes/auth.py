@@ -21,32 +21,48 @@ from corridor.identity.service import (
 from corridor.store import audit
 from corridor.store.tables import ApiToken, User, WebSession
 from corridor.web.access import ADMINS, ALL, access
-from corridor.web.deps import SESSION_COOKIE, Principal, db, principal
+from corridor.web.deps import SESSION_COOKIE, Principal, db, db_write, principal
 from corridor.web.problems import Problem
 from corridor.web.schemas import Login, Me, TokenCreate, TokenOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
-# Login attempts per client address and per username, in a sliding window (in-process; the account lock-out in
-# the store holds across processes).
+# Failed logins per client address and per username in a sliding window, kept per app (in-process; the
+# account lock-out in the store holds across processes).
 WINDOW_S = 60.0
-MAX_ATTEMPTS = 10
-_attempts: dict[str, deque[float]] = defaultdict(deque)
+MAX_FAILURES = 10
 
 
-def _rate_limit(key: str) -> None:
-    q = _attempts[key]
-    t = time.monotonic()
-    while q and t - q[0] > WINDOW_S:
-        q.popleft()
-    if len(q) >= MAX_ATTEMPTS:
-        raise Problem(
-            429,
-            "Too many requests",
-            "too many login attempts; wait a minute",
-            headers={"Retry-After": str(int(WINDOW_S))},
-        )
-    q.append(t)
+class LoginLimiter:
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        q = self.failures[key]
+        t = time.monotonic()
+        while q and t - q[0] > WINDOW_S:
+            q.popleft()
+        return q
+
+    def check(self, *keys: str) -> None:
+        if any(len(self._recent(k)) >= MAX_FAILURES for k in keys):
+            raise Problem(
+                429,
+                "Too many requests",
+                "too many failed logins; wait a minute",
+                headers={"Retry-After": str(int(WINDOW_S))},
+            )
+
+    def failed(self, *keys: str) -> None:
+        for k in keys:
+            self._recent(k).append(time.monotonic())
+
+
+def _limiter(request: Request) -> LoginLimiter:
+    if not hasattr(request.app.state, "login_limiter"):
+        request.app.state.login_limiter = LoginLimiter()
+    limiter: LoginLimiter = request.app.state.login_limiter
+    return limiter
 
 
 def _me(user: User, csrf: str | None) -> Me:
@@ -61,16 +77,18 @@ def _me(user: User, csrf: str | None) -> Me:
 
 
 @router.post("/auth/login", response_model=Me, **access(public=True))
-def login(body: Login, request: Request, response: Response, session: Session = Depends(db)) -> Me:
+def login(body: Login, request: Request, response: Response, session: Session = Depends(db_write)) -> Me:
     """Log in with username and password: sets an HttpOnly session cookie and returns the CSRF token to send
     in X-CSRF-Token with every state-changing request."""
     client = request.client.host if request.client else "?"
-    _rate_limit(f"ip:{client}")
-    _rate_limit(f"user:{body.username}")
+    keys = (f"ip:{client}", f"user:{body.username}")
+    limiter = _limiter(request)
+    limiter.check(*keys)
     try:
         user = authenticate(session, body.username, body.password)
     except IdentityError as exc:
         session.commit()  # failed-login counter and lock-out
+        limiter.failed(*keys)
         raise Problem(401, "Unauthorized", str(exc)) from None
     cookie, csrf = start_session(session, user)
     audit.record(session, None, "auth.login", "user", user.id, request.state.request_id, {"username": user.username})
@@ -88,7 +106,7 @@ def login(body: Login, request: Request, response: Response, session: Session = 
 
 
 @router.post("/auth/logout", status_code=204, **access(ALL, "read"))
-def logout(request: Request, session: Session = Depends(db)) -> Response:
+def logout(request: Request, session: Session = Depends(db_write)) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         end_session(session, cookie)
@@ -125,7 +143,7 @@ def _token_out(t: ApiToken, secret: str | None = None) -> TokenOut:
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, **access(ALL, "admin"))
 def create_api_token(
-    body: TokenCreate, request: Request, who: Principal = Depends(principal), session: Session = Depends(db)
+    body: TokenCreate, request: Request, who: Principal = Depends(principal), session: Session = Depends(db_write)
 ) -> TokenOut:
     """A token for a program, for yourself; it is shown once. Only admins may grant the admin scope."""
     if "admin" in body.scopes and who.user.role != "admin":
@@ -164,7 +182,7 @@ def list_tokens(who: Principal = Depends(principal), session: Session = Depends(
 
 @router.delete("/tokens/{token_id}", status_code=204, **access(ALL, "admin"))
 def delete_token(
-    token_id: str, request: Request, who: Principal = Depends(principal), session: Session = Depends(db)
+    token_id: str, request: Request, who: Principal = Depends(principal), session: Session = Depends(db_write)
 ) -> Response:
     rec = session.get(ApiToken, token_id)
     if rec is None or rec.user.org_id != who.user.org_id or (who.user.role != "admin" and rec.user_id != who.user.id):

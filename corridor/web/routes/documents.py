@@ -23,7 +23,7 @@ from corridor.store.db import Store
 from corridor.store.tables import Document, Incident, Mention
 from corridor.store.visibility import Viewer, visible
 from corridor.web.access import ALL, EDITORS, access
-from corridor.web.deps import db, get_store, viewer
+from corridor.web.deps import db, db_write, get_store, viewer
 from corridor.web.problems import Problem
 from corridor.web.schemas import DocumentUrl, IngestOut
 
@@ -102,7 +102,7 @@ def upload(
     outlet: str | None = Form(None, max_length=200),
     who: Viewer = Depends(viewer),
     store: Store = Depends(get_store),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> IngestOut:
     limit = request.app.state.max_document_bytes
     data = file.file.read(limit + 1)
@@ -123,7 +123,7 @@ def from_url(
     request: Request,
     who: Viewer = Depends(viewer),
     store: Store = Depends(get_store),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> IngestOut:
     _check_fetchable(request, body.url)
     try:
@@ -150,8 +150,8 @@ def show(
     if doc is None:
         raise Problem(404, "Not found", f"no document {document_id!r}")
     if doc.tlp == "RED":
-        audit.record(session, who, "document.read", "document", doc.id, request.state.request_id, {"tlp": "RED"})
-        session.commit()
+        with request.app.state.store.transaction() as ws:
+            audit.record(ws, who, "document.read", "document", doc.id, request.state.request_id, {"tlp": "RED"})
     return {
         "id": doc.id,
         "sha256": doc.sha256,

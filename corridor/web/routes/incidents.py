@@ -19,7 +19,7 @@ from corridor.store.queries import IncidentFilter, get_incident, incidents_query
 from corridor.store.tables import Document, Incident, Mention
 from corridor.store.visibility import Viewer
 from corridor.web.access import ALL, EDITORS, access
-from corridor.web.deps import db, viewer
+from corridor.web.deps import db, db_write, viewer
 from corridor.web.problems import Problem
 from corridor.web.schemas import IncidentCreate, IncidentPage, IncidentPatch, MergeIn, Reason, ShareIn, SplitIn
 
@@ -149,14 +149,16 @@ def _detail(session: Session, who: Viewer, inc: Incident, request: Request, stat
     body = incident_record(inc, detail=True, mentions=mentions)
     body["merged_into"] = inc.merged_into
     body["locked_fields"] = inc.locked_fields
-    if inc.tlp == "RED":
-        audit.record(session, who, "incident.read", "incident", inc.id, request.state.request_id, {"tlp": "RED"})
-        session.commit()
+    tlp, iid, etag = inc.tlp, inc.id, _etag(inc)
+    session.rollback()  # end this read (and, in a write session, release the write lock) before auditing
+    if tlp == "RED":
+        with request.app.state.store.transaction() as ws:
+            audit.record(ws, who, "incident.read", "incident", iid, request.state.request_id, {"tlp": "RED"})
     return Response(
         json.dumps(body, default=str, ensure_ascii=False),
         status_code=status,
         media_type="application/json",
-        headers={"ETag": _etag(inc)},
+        headers={"ETag": etag},
     )
 
 
@@ -196,7 +198,7 @@ def show(incident_id: str, request: Request, who: Viewer = Depends(viewer), sess
 
 @router.post("", status_code=201, **access(EDITORS, "write"))
 def create(
-    body: IncidentCreate, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)
+    body: IncidentCreate, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db_write)
 ) -> Response:
     data = body.model_dump(mode="python")
     data["event_type"] = str(body.event_type.value)
@@ -212,7 +214,7 @@ def edit(
     request: Request,
     if_match: str | None = Header(None),
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> Response:
     """Change fields (needs If-Match; a stale ETag gives 412). The previous values are kept with the reason."""
     inc = _get(session, who, incident_id)
@@ -232,7 +234,7 @@ def verify(
     request: Request,
     if_match: str | None = Header(None),
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> Response:
     inc = _get(session, who, incident_id)
     inc = _run(
@@ -248,7 +250,7 @@ def retract(
     request: Request,
     if_match: str | None = Header(None),
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> Response:
     inc = _get(session, who, incident_id)
     inc = _run(
@@ -264,7 +266,7 @@ def merge(
     request: Request,
     if_match: str | None = Header(None),
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> Response:
     """Absorb another incident (its mentions move here; it becomes `merged` and points here)."""
     inc = _get(session, who, incident_id)
@@ -280,7 +282,7 @@ def split(
     request: Request,
     if_match: str | None = Header(None),
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_write),
 ) -> Response:
     """Move some mentions to a new incident; returns the new incident."""
     inc = _get(session, who, incident_id)
@@ -292,7 +294,11 @@ def split(
 
 @router.post("/{incident_id}/shares", status_code=201, **access(EDITORS, "write", marked="incident", writes=True))
 def add_share(
-    incident_id: str, body: ShareIn, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)
+    incident_id: str,
+    body: ShareIn,
+    request: Request,
+    who: Viewer = Depends(viewer),
+    session: Session = Depends(db_write),
 ) -> dict[str, Any]:
     """Share an AMBER incident with an organisation, or a RED one with a named user."""
     inc = _get(session, who, incident_id)
