@@ -109,7 +109,9 @@ CLAIM = re.compile(
     r"\b(claimed\s+(?:the\s+)?responsibility|claimed\s+(?:the|this|that)\s+(?:attack|bombing|blast|killing|assault)"
     r"|claiming\s+responsibility|took\s+responsibility|accepted\s+responsibility|owned\s+(?:up\s+)?(?:the\s+)?"
     r"(?:attack|responsibility)|responsibility\s+(?:for\s+the\s+\w+\s+)?was\s+claimed|has\s+claimed|had\s+claimed"
-    r"|in\s+a\s+claim\b)",
+    r"|in\s+a\s+claim\b|(?:posted|issued|made)\s+a\s+claim|claimed\s+(?:the\s+)?(?:bombing|blast|raid|ambush|assault)|(?:said|says|saying|say|stated|statement|spokes\w+)\b.{0,120}\b(?:carried\s+out|conducted|"
+    r"executed|launched|was\s+behind|were\s+behind)\b|(?:carried\s+out|conducted|launched)\b.{0,80}\b(?:said|says|"
+    r"statement|spokes\w+))",
     re.I,
 )
 NO_CLAIM = re.compile(
@@ -118,7 +120,8 @@ NO_CLAIM = re.compile(
     r"|not\s+(?:yet\s+)?claimed|(?:remained|remains|went)\s+unclaimed|did\s+not\s+claim|yet\s+to\s+(?:be\s+)?claim)",
     re.I,
 )
-DENY = re.compile(r"\b(denied|disowned|distanced\s+itself)\b", re.I)
+DENY = re.compile(r"\b(denied|denies|disowned|disowns|distanced\s+itself|nothing\s+to\s+do\s+with|not\s+involved|"
+                  r"no\s+involvement|rejected\s+(?:the\s+)?claim)\b", re.I)
 BLAME = re.compile(r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I)
 
 

@@ -73,11 +73,21 @@ def clean_lines(text: str) -> list[str]:
     return lines
 
 
+_HEADER = re.compile(r"[|]|--|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b|^\W*$")
+
+
+def _looks_like_headline(line: str) -> bool:
+    words = line.split()
+    if not 3 <= len(words) <= 25 or line[-1:] in ".!?:" or _HEADER.search(line):
+        return False
+    letters = [c for c in line if c.isalpha()]
+    return not letters or sum(c.isupper() for c in letters) / len(letters) < 0.7
+
+
 def _guess_title(lines: list[str]) -> str | None:
-    """The first short line without closing punctuation, when it opens the text, reads as the headline."""
-    if lines and len(lines[0].split()) <= 25 and lines[0][-1:] not in ".!?":
-        return lines[0]
-    return None
+    """The headline: the first of the opening lines that reads like one (not a dateline or agency header)."""
+    heads = [line for line in lines[:3] if _looks_like_headline(line)]
+    return next((h for h in heads if len(h.split()) >= 5), heads[0] if heads else None)
 
 
 def clean_text(text: str) -> Cleaned:

@@ -122,12 +122,15 @@ VICTIM_NOUNS = (
         r"employee|staff|members|member|officials|official|miners|tourists|drivers|driver|victims|bystanders|"
         r"patients|lawyers|journalists|journalist|sailors|sailor|commandos|jawans|sepoys|levies|cadets|"
         r"relatives|family\s+members|doctors|doctor|nurses|children|boys|girls|boy|girl|labourer|"
-        r"of\s+them|casualties|"
+        r"casualties|(?:assistant\s+)?sub-inspectors?|inspectors?|ASIs?|SHOs?|havildars?|naiks?|captains?|majors?|"
+        r"lieutenants?|colonels?|troopers?|passers-by|residents|villagers|devotees|shoppers|traders|vendors|"
+        r"contractors|surveyors|interpreters?|guests|teenagers?|"
     )
     + "|".join(sorted(ATTACKER_NOUNS, key=len, reverse=True))
     + r"|chinese"
 )
-_NUM = r"\d{1,4}(?:,\d{3})*|" + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_NUM = rf"(?:{_TENS})-(?:one|two|three|four|five|six|seven|eight|nine)|\d{{1,4}}(?:,\d{{3}})*|" + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
 _QUAL = (
     r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
 )
@@ -152,9 +155,9 @@ KILL_L = re.compile(
     re.I,
 )
 KILL_R = re.compile(
-    r"\b(?:killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
+    r"\b(?:shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
     r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
-    r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at)|among\s+the\s+(?:dead|killed|"
+    r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|among\s+the\s+(?:dead|killed|"
     r"deceased|victims|fatalities)\s+(?:were|was|are|is|included))\b",
     re.I,
 )
@@ -174,7 +177,8 @@ INCLUDING = re.compile(
     re.I,
 )
 NO_CASUALTIES = re.compile(
-    r"\b(no\s+(?:one|body|casualties|loss\s+of\s+life|injuries|deaths)\s*(?:was|were)?\s*(?:killed|hurt|injured|"
+    r"\b((?:nobody|no\s+one)\s+(?:else\s+)?(?:died|was\s+hurt|was\s+harmed)|no\s+lives\s+were\s+lost|no\s+fatalities|"
+    r"no\s+(?:one|body|casualties|loss\s+of\s+life|injuries|deaths)\s*(?:was|were)?\s*(?:killed|hurt|injured|"
     r"harmed|reported)?|(?:nobody|no\s+one)\s+(?:was\s+)?(?:killed|hurt|injured|harmed)|escaped\s+unhurt|"
     r"remained\s+unhurt|were\s+unharmed|was\s+unharmed)\b",
     re.I,
@@ -202,10 +206,15 @@ class _NP:
     foreign: bool
     attacker: bool
     has_noun: bool
+    partitive: bool = False  # "three of them Chinese": a share of the phrase before, not an addition
 
 
 def _value(n: str) -> int | None:
     n = " ".join(n.lower().split())
+    if "-" in n:
+        tens, _, unit = n.partition("-")
+        if tens in NUMBER_WORDS and unit in NUMBER_WORDS and NUMBER_WORDS[tens] % 10 == 0:
+            return NUMBER_WORDS[tens] + NUMBER_WORDS[unit]
     if n.replace(",", "").isdigit():
         return int(n.replace(",", ""))
     return NUMBER_WORDS.get(n)
@@ -238,7 +247,15 @@ def _noun_phrases(text: str) -> list[_NP]:
         foreign = bool(nat_m) or noun in ("foreigners", "foreigner")
         attacker = noun in ATTACKER_NOUNS or any(w in ATTACKER_NOUNS for w in mods.split())
         end = m.end("noun") if m.group("noun") else m.end("n")
-        out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun)))
+        part = bool(re.search(r"(?:including|among\s+them|incl\.)\s*$", text[: m.start()], re.I))
+        out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun), partitive=part))
+    for m in PARTITIVE_RE.finditer(text):
+        count = _value(m.group("n"))
+        if count is None:
+            continue
+        nat = NATIONALITIES.get((m.group("nat") or "").lower()) if m.group("nat") else None
+        out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
+        out.append(_NP(m.start(), m.end(), count, nat, bool(m.group("nat")), False, True, partitive=True))
     for m in PRONOUN_NP.finditer(text):
         mods = (m.group("mods") or "").lower().strip()
         nat = NATIONALITIES.get(mods) if mods in NATIONALITIES else None
@@ -247,6 +264,17 @@ def _noun_phrases(text: str) -> list[_NP]:
     return out
 
 
+PARTITIVE_RE = re.compile(
+    rf"(?<![\w-])(?P<n>{_NUM})\s+(?:of\s+(?:them|whom|those)|among\s+them)(?:\s+(?:were|being|was))?"
+    rf"(?:\s+(?P<nat>{_NAT_RE})\b(?:\s+(?P<noun>[a-z]+))?)?",
+    re.I,
+)
+AMONG_RE = re.compile(
+    rf"(?<![\w-])(?P<sub>{_NUM})\s+(?P<subnoun>(?:[\w-]+\s+){{0,2}}?)among\s+(?:the\s+)?(?:at\s+least\s+)?"
+    rf"(?P<n>{_NUM})\s+(?:people\s+|persons\s+)?(?P<kind>dead|killed|injured|wounded|hurt)\b",
+    re.I,
+)
+_PART_GAP = re.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
 _CHAIN_GAP = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$", re.I)
 _REL_GAP = re.compile(
     r"^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*(?:who|that|which)\b[^,.;]{0,60}$|^\s*(?:[a-z]+\s+){0,2}$",
@@ -261,8 +289,12 @@ def _left_chain(nps: list[_NP], verb_start: int, text: str) -> list[_NP]:
         return []
     last = before[-1]
     gap = text[last.end : verb_start]
-    if not _REL_GAP.match(gap):
+    if not _REL_GAP.match(gap) and not re.match(r"^\s*,\s*$", gap):
         return []
+    if last.partitive:
+        gap_ok = len(before) > 1 and _PART_GAP.match(text[before[-2].end : last.start])
+        head = before[-2] if gap_ok else None
+        return [head, last] if head else []
     chain = [last]
     for np in reversed(before[:-1]):
         if _CHAIN_GAP.match(text[np.end : chain[0].start]):
@@ -285,7 +317,11 @@ def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
         return []
     chain = [first]
     for np in after[1:]:
-        if _CHAIN_GAP.match(text[chain[-1].end : np.start]):
+        gap = text[chain[-1].end : np.start]
+        if np.partitive and _PART_GAP.match(gap):
+            chain.append(np)
+            break
+        if _CHAIN_GAP.match(gap) and not np.partitive:
             chain.append(np)
         else:
             break
@@ -293,9 +329,13 @@ def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
 
 
 def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int) -> Figure | None:
-    victims = [np for np in chain if not np.attacker]
     if not chain:
         return None
+    parts = [np for np in chain if np.partitive]
+    chain = [np for np in chain if not np.partitive]
+    if not chain:
+        return None
+    victims = [np for np in chain if not np.attacker]
     if not victims:
         np = chain[0]
         return Figure(kind, np.count, None, None, np.start + offset, np.end + offset, text[np.start : np.end], True)
@@ -303,6 +343,8 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
     foreign_nps = [np for np in victims if np.foreign]
     foreign = sum(np.count for np in foreign_nps) if foreign_nps else None
     nationality = next((np.nationality for np in foreign_nps if np.nationality), None)
+    if parts and parts[0].foreign and foreign is None and parts[0].count <= total:
+        foreign, nationality = parts[0].count, parts[0].nationality
     inc = INCLUDING.match(text[after_end:])
     if inc and foreign is None:
         sub = _value(inc.group("n"))
@@ -358,6 +400,16 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             f = _figure(kind, chain, text, offset, m.end())
             if f:
                 out.append(f)
+    for m in AMONG_RE.finditer(text):
+        total_n, sub_n = _value(m.group("n")), _value(m.group("sub"))
+        if total_n is None or sub_n is None or sub_n > total_n:
+            continue
+        kind = "killed" if m.group("kind").lower() in ("dead", "killed") else "injured"
+        nat_m = re.search(rf"\b({_NAT_RE})\b", m.group("subnoun"), re.I)
+        out = [f for f in out if not (f.kind == kind and m.start() <= f.start - offset < m.end())]
+        out.append(Figure(kind, total_n, sub_n if nat_m else None,
+                          NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else None,
+                          m.start() + offset, m.end() + offset, m.group(0)))
     none = NO_CASUALTIES.search(text)
     if not out and none is not None:
         m = none

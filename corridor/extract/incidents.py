@@ -10,11 +10,12 @@ Background (aggregates, trends, generic talk of attacks) never starts an inciden
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from corridor.extract import lexicon as lx
 from corridor.extract.dates import DateMention, format_date
 from corridor.extract.document import Doc, Sentence
-from corridor.extract.figures import Figure
+from corridor.extract.figures import NUMBER_WORDS, Figure
 from corridor.extract.places import PlaceMention
 from corridor.geo.gazetteer import Place, distance_km, get_gazetteer
 from corridor.model.enums import GeoPrecision
@@ -32,7 +33,7 @@ FAMILIES = {
     "other": "other",
 }
 _STRONG_FACILITY = lx.re.compile(
-    r"\b(?:stormed|storming|laid\s+siege|besieged|breached|forced\s+their\s+way|"
+    r"\b(?:storm|stormed|storming|laid\s+siege|lay\s+siege|besieged?|breached|(?:force|forced|forcing)\s+(?:their|its|his)\s+way|"
     r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
     r"building|premises|station))\b",
     lx.I,
@@ -50,8 +51,13 @@ def classify_sentence(sent: Sentence) -> None:
         sent.flags.add("aggregate")
     if lx.MODAL.search(t):
         sent.flags.add("modal")
-    if lx.BACKREF.search(t):
+    if lx.INTRODUCES.search(t):
+        sent.flags.add("introduces")
+    back = lx.BACKREF.search(t)
+    if back:
         sent.flags.add("backref")
+        if any(m.start() >= back.end() for m in lx.TRIGGER.finditer(t)):
+            sent.flags.add("backref_event")  # the violence told after the cue is an earlier event
     if lx.NEW_EVENT.search(t):
         sent.flags.add("new_event")
     if lx.MEETING.search(t):
@@ -61,6 +67,8 @@ def classify_sentence(sent: Sentence) -> None:
     sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
     if _STRONG_FACILITY.search(t):
         sent.flags.add("facility_strong")
+    if SAFE.search(t):
+        sent.flags.add("safe")
 
 
 def victim_figures(sent: Sentence) -> list[Figure]:
@@ -89,18 +97,22 @@ def _prec_rank(p: str | None) -> int:
 
 
 def domestic_places(sent: Sentence) -> list[PlaceMention]:
-    return [p for p in sent.places if p.place.is_domestic and p.place.base_kind != "country"]
+    return [p for p in sent.places if p.place.is_domestic and p.place.base_kind != "country" and not p.speech]
 
 
 def is_anchor(sent: Sentence) -> bool:
     f = sent.flags
-    if "trigger" not in f or "specific" not in f or "aggregate" in f:
+    if "trigger" not in f or "aggregate" in f:
+        return False
+    if "specific" not in f and not sent.is_title:  # headlines drop articles: "Dasu bus blast"
         return False
     victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
     if "meeting" in f and not victims:
         return False
     if "modal" in f and not victims and lx.FOILED.search(sent.text):
         return False
+    if "introduces" not in f and not victims and not sent.is_title and not any(p.locative for p in sent.places):
+        return False  # "the bombing ..." only refers to an event told elsewhere
     return bool(victims or point_dates(sent) or domestic_places(sent) or sent.is_title)
 
 
@@ -162,7 +174,9 @@ class Candidate:
 
 def best_place(sent: Sentence) -> PlaceMention | None:
     """The place a sentence's event happened: locative, specific, domestic."""
-    cands = domestic_places(sent) or [p for p in sent.places if p.locative and p.place.base_kind != "country"]
+    cands = domestic_places(sent) or [
+        p for p in sent.places if p.locative and not p.speech and p.place.base_kind != "country"
+    ]
     if not cands:
         return None
     return max(cands, key=lambda p: (p.locative, p.place.specificity, -p.start))
@@ -189,7 +203,7 @@ def _conflicts(doc: Doc, cand: Candidate, sent: Sentence) -> bool:
     elif not dates_compatible(d, cd):
         return True
     bp = best_place(sent)
-    if bp and not places_compatible(bp.place, cand.place):
+    if bp and bp.locative and not places_compatible(bp.place, cand.place):
         return True
     fams = {FAMILIES[t] for t in sent.event_types if t not in ("armed_assault", "threat")}
     cfams = {FAMILIES[t] for t in cand.types if t not in ("armed_assault", "threat")}
@@ -205,14 +219,19 @@ def group(doc: Doc) -> list[Candidate]:
             and "aggregate" not in sent.flags
             and "meeting" not in sent.flags
             and (
-                victim_figures(sent) or sent.flags & {"claim", "no_claim"} or (sent.actors and "trigger" in sent.flags)
+                victim_figures(sent)
+                or sent.flags & {"claim", "no_claim", "safe"}
+                or (sent.actors and "trigger" in sent.flags)
+                or (sent.event_types and bool(cands) and sent.index - cands[-1].sentences[-1].index <= 2)
             )
         )
-        if not (anchor or supporting):
+        if not (anchor or supporting) or (supporting and "backref_event" in sent.flags):
             continue
         has_own = event_date(sent) is not None or best_place(sent) is not None
         target = None
-        if "new_event" not in sent.flags or not anchor:
+        if anchor and "backref_event" in sent.flags and event_date(sent) is None:
+            pass  # an earlier event told in passing: its own incident
+        elif "new_event" not in sent.flags or not anchor:
             if has_own:
                 target = next((c for c in reversed(cands) if not _conflicts(doc, c, sent)), None)
             elif cands:
@@ -230,8 +249,7 @@ def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | N
     def first(sents: list[Sentence], name: str) -> Sentence | None:
         return next((s for s in sents if name in s.event_types), None)
 
-    pools = [cand.anchors, cand.sentences]
-    for pool in pools:
+    for pool in [cand.sentences]:
         if any("facility_strong" in s.flags for s in pool):
             return "attack_on_facility", next(s for s in pool if "facility_strong" in s.flags)
         for name in (
@@ -267,14 +285,38 @@ def _ev(
     return Evidence(field=field_name, text=s.text, start=s.start, end=s.end)
 
 
-def _figures(cand: Candidate) -> dict[str, tuple[int | None, Sentence | None]]:
-    out: dict[str, tuple[int | None, Sentence | None]] = {}
+SAFE = lx.re.compile(
+    r"\b(?P<nat>Chinese|Japanese|Korean|American|British|foreign)\s+(?:\w+\s+){0,4}?(?:were|was|are|remained)\s+"
+    r"(?:all\s+)?(?:safe|unharmed|unhurt|not\s+hurt|not\s+harmed|uninjured)\b|\bno\s+(?P<nat2>Chinese|foreign)\s+"
+    r"(?:\w+\s+){0,2}(?:was|were)\s+(?:hurt|harmed|injured|killed)",
+    lx.I,
+)
+
+
+@dataclass
+class Figures:
+    """Casualty figures of one incident, each with the sentence that supports it."""
+
+    values: dict[str, int | None]
+    sources: dict[str, Sentence | None]
+    nationality: str | None
+    nationality_source: Sentence | None
+
+
+def _figures(cand: Candidate) -> Figures:
     best: dict[str, tuple[int, Sentence]] = {}
     nat: tuple[str, Sentence] | None = None
     zero: dict[str, Sentence] = {}
+    safe: Sentence | None = None
     for s in cand.sentences:
         if "aggregate" in s.flags:
             continue
+        m = SAFE.search(s.text)
+        if m and safe is None:
+            safe = s
+            word = (m.group("nat") or m.group("nat2") or "").capitalize()
+            if word != "Foreign" and nat is None:
+                nat = (word, s)
         for f in victim_figures(s):
             if f.count == 0 and not f.foreign:
                 zero.setdefault(f.kind, s)
@@ -283,24 +325,23 @@ def _figures(cand: Candidate) -> dict[str, tuple[int | None, Sentence | None]]:
                 best[total_key] = (f.count, s)
             if f.foreign and f.foreign > best.get(foreign_key, (0, s))[0]:
                 best[foreign_key] = (f.foreign, s)
-            if f.nationality and nat is None:
+            if f.nationality and (nat is None or nat[1] is safe):
                 nat = (f.nationality, s)
+    values: dict[str, int | None] = {}
+    sources: dict[str, Sentence | None] = {}
     for kind in ("killed", "injured"):
         tk, fk = f"{kind}_total", f"{kind}_foreign"
-        total = best.get(tk)
-        foreign = best.get(fk)
+        total, foreign = best.get(tk), best.get(fk)
         if foreign and (total is None or total[0] < foreign[0]):
             total = foreign  # "two Chinese engineers lost their lives": at least two dead in all
         if total is None and kind in zero:
-            out[tk] = (0, zero[kind])
-        else:
-            out[tk] = (total[0], total[1]) if total else (None, None)
-        out[fk] = (foreign[0], foreign[1]) if foreign else (None, None)
-    out["foreign_nationality"] = (None, nat[1]) if nat else (None, None)
-    cand_nat = nat[0] if nat else None
-    out["_nat"] = (None, None)
-    cand.__dict__["nationality"] = cand_nat
-    return out
+            total = (0, zero[kind])
+        values[tk], sources[tk] = (total[0], total[1]) if total else (None, None)
+        values[fk], sources[fk] = (foreign[0], foreign[1]) if foreign else (None, None)
+        # nobody died, or the foreigners were unharmed: then no foreigner died either
+        if values[fk] is None and nat is not None and (values[tk] == 0 or safe is not None):
+            values[fk], sources[fk] = 0, safe or sources[tk]
+    return Figures(values, sources, nat[0] if nat else None, nat[1] if nat else None)
 
 
 def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
@@ -309,15 +350,16 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
     for s in cand.sentences:
         if "no_claim" in s.flags:
             claimed, claim_sent = False, s
+    # a group that disowned the attack is not its perpetrator, whatever one of its men posted
+    denied = {a.actor for s in cand.sentences if "deny" in s.flags for a in s.actors}
     for s in cand.sentences:
-        actors = [a for a in s.actors]
-        if not actors or "deny" in s.flags:
-            continue
-        if "claim" in s.flags:
+        actors = [a for a in s.actors if a.actor not in denied]
+        if actors and "claim" in s.flags and "deny" not in s.flags:
             return actors[0].actor, True, s, s
     for s in cand.sentences:
-        if s.actors and "deny" not in s.flags and ("blame" in s.flags or "trigger" in s.flags):
-            return s.actors[0].actor, claimed, s, claim_sent
+        actors = [a for a in s.actors if a.actor not in denied]
+        if actors and "deny" not in s.flags and ("blame" in s.flags or "trigger" in s.flags):
+            return actors[0].actor, claimed, s, claim_sent
     return None, claimed, None, claim_sent
 
 
@@ -341,9 +383,9 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     if not cand.anchors:
         return None
     figs = _figures(cand)
-    killed = figs["killed_total"][0]
+    killed = figs.values["killed_total"]
     etype, type_sent = _choose_type(cand, killed)
-    if etype in ("threat", "other") and killed is None and figs["injured_total"][0] is None:
+    if etype in ("threat", "other") and killed is None and figs.values["injured_total"] is None:
         return None
     evidence: list[Evidence] = []
 
@@ -358,6 +400,11 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     when = cand.date
     date_str, precision = (when.iso(), when.precision) if when else (None, None)
     is_new, new_sent = _is_new(doc, cand, when)
+    if when is None:
+        rel = _relative_to_main(doc, cand)
+        if rel is not None:
+            when, date_sent = rel
+            date_str, precision = when.iso(), when.precision
     if when is None and is_new and doc.published is not None:
         # A lead incident without a date of its own: reports of the day tell the day's news.
         date_str, precision = format_date(doc.published, "day"), "day"
@@ -387,6 +434,12 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
             precision=p.precision,
         )
         ev("place", place_sent)
+    elif doc.debug.get("main_place") is not None:
+        # no place in the incident's own sentences: the place the report is about (headline, lead)
+        p = doc.debug["main_place"].place
+        city = p.city if p.base_kind not in ("district", "province", "country") else None
+        place = PlaceRef(name=p.name, city=city, district=p.district, province=p.province, country=p.country,
+                         lat=p.lat, lon=p.lon, precision=p.precision)
     elif doc.context_provinces:
         prov = max(doc.context_provinces, key=lambda k: doc.context_provinces[k])
         pp = get_gazetteer().province(prov)
@@ -398,13 +451,14 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
             lon=pp.lon if pp else None,
             precision=GeoPrecision.PROVINCE,
         )
-    for k in ("killed_total", "injured_total", "killed_foreign", "injured_foreign", "foreign_nationality"):
-        ev(k, figs[k][1])
+    for k in ("killed_total", "injured_total", "killed_foreign", "injured_foreign"):
+        ev(k, figs.sources[k])
+    ev("foreign_nationality", figs.nationality_source)
     perp, claimed, perp_sent, claim_sent = _perpetrator(doc, cand)
     ev("perpetrator", perp_sent)
     ev("claimed", claim_sent)
     ev("is_new", new_sent)
-    filled = sum(x is not None for x in (date_str, pm, killed, figs["injured_total"][0], perp))
+    filled = sum(x is not None for x in (date_str, pm, killed, figs.values["injured_total"], perp))
     confidence = round(min(0.95, 0.35 + 0.1 * filled + (0.1 if when is not None else 0.0)), 2)
     return ExtractedIncident(
         event_type=etype,  # type: ignore[arg-type]
@@ -412,10 +466,10 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
         date_precision=precision,  # type: ignore[arg-type]
         place=place,
         killed_total=killed,
-        injured_total=figs["injured_total"][0],
-        killed_foreign=figs["killed_foreign"][0],
-        injured_foreign=figs["injured_foreign"][0],
-        foreign_nationality=cand.__dict__.get("nationality"),
+        injured_total=figs.values["injured_total"],
+        killed_foreign=figs.values["killed_foreign"],
+        injured_foreign=figs.values["injured_foreign"],
+        foreign_nationality=figs.nationality,
         perpetrator=perp,
         claimed=claimed,
         is_new=is_new,
@@ -432,11 +486,52 @@ def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     ] == FAMILIES[str(b.event_type)]
 
 
+def _document_place(doc: Doc) -> PlaceMention | None:
+    """The place a report is about: the headline's, else the first locative place of the lead."""
+    for s in doc.sentences[:4]:
+        if s.is_title or s.index <= 2:
+            bp = best_place(s)
+            if bp is not None and (s.is_title or bp.locative):
+                return bp
+    return None
+
+
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence] | None:
+    """'comes five months after ...': the earlier event's date, counted back from the report's main event."""
+    main = doc.debug.get("main_date")
+    if main is None or main.value is None:
+        return None
+    for s in cand.anchors:
+        m = lx.RELATIVE_TO.search(s.text)
+        if not m:
+            continue
+        word = m.group("n").lower()
+        n = int(word) if word.isdigit() else {"a": 1, "an": 1, "one": 1, "few": 3, "several": 3}.get(
+            word, NUMBER_WORDS.get(word, 0)
+        )
+        unit = m.group("unit").lower().rstrip("s")
+        if not n:
+            continue
+        when = main.value - timedelta(days=n * _UNIT_DAYS[unit])
+        precision = "year" if unit == "year" else "month"
+        value = date(when.year, 1, 1) if precision == "year" else when.replace(day=1)
+        return DateMention(0, 0, m.group(0), value, precision, "relative"), s
+    return None
+
+
 def extract_incidents(doc: Doc) -> Doc:
     for sent in doc.sentences:
         classify_sentence(sent)
     out: list[ExtractedIncident] = []
-    for cand in group(doc):
+    cands = group(doc)
+    # the document's own main event: the reference for "five months after ..." and the fallback place
+    doc.debug["main_date"] = next((c.date for c in cands if c.date and c.date.precision == "day"
+                                   and not any("backref_event" in s.flags for s in c.anchors)), None)
+    doc.debug["main_place"] = _document_place(doc)
+    for cand in cands:
         inc = build(doc, cand)
         if inc is None:
             continue

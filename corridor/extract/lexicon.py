@@ -16,14 +16,21 @@ TRIGGER = re.compile(
     I,
 )
 # Words that name one specific event ("a blast", "the attack", "yesterday's bombing").
-SPECIFIC = re.compile(
-    r"\b(?:a|an|the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+(?:[\w-]+\s+){0,3}?(?:bomb(?:ing|er|ers)?|"
-    r"blast|explosion|attack|attackers?|assault|shooting|ambush|raid|hijacking|kidnapping|abduction|strike|"
-    r"incident|firing|siege|gunfight|gun\s+battle|gunm[ae]n|assailants?)\b|\b(?:exploded|went\s+off|opened\s+fire|"
-    r"stormed|ambushed|attacked|shot|kidnapped|abducted|hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|"
-    r"rammed|struck|targeted|killed|killing|injured|injuring|wounded|wounding|martyred|gunned\s+down)\b",
+_EVENT_NOUN = (
+    r"(?:[\w-]+\s+){0,3}?(?:bomb(?:ing|er|ers)?|blast|explosion|attack|attackers?|assault|shooting|ambush|raid|"
+    r"hijacking|kidnapping|abduction|strike|incident|firing|siege|gunfight|gun\s+battle|gunm[ae]n|assailants?)\b"
+)
+# An event introduced as new to the reader: "a blast", "gunmen opened fire", "killed".
+INTRODUCES = re.compile(
+    rf"\b(?:a|an)\s+{_EVENT_NOUN}|\b(?:exploded|went\s+off|opened\s+fire|stormed|ambushed|attacked|shot|"
+    r"kidnapped|abducted|hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|rammed|struck|targeted|"
+    r"killed|killing|injured|injuring|wounded|wounding|martyred|gunned\s+down)\b",
     I,
 )
+# An event referred to as already known: "the attack", "yesterday's bombing".
+REFERS = re.compile(rf"\b(?:the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+{_EVENT_NOUN}", I)
+SPECIFIC = re.compile(f"(?:{INTRODUCES.pattern})|(?:{REFERS.pattern})", I)
+
 # Background: aggregates, trends and generic talk of attacks (not one incident).
 AGGREGATE = re.compile(
     r"\b(?:over|in|during|within)\s+the\s+(?:past|last|previous)\s+(?:decade|few\s+years|\w+\s+years|years|months|"
@@ -52,6 +59,9 @@ BACKREF = re.compile(
     r"similar\s+(?:attack|incident|bombing)|was\s+the\s+(?:latest|second|third)|reminiscent|back\s+in)\b",
     I,
 )
+# "comes five months after three teachers were killed": the trigger after the cue is another, earlier event.
+RELATIVE_TO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)"
+                         r"\s+(?P<unit>days?|weeks?|months?|years?)\s+(?:after|since|before)\b", I)
 NEW_EVENT = re.compile(
     r"\b(?:in\s+(?:a|another)\s+(?:separate|similar|different)?\s*(?:incident|attack)|separately|"
     r"in\s+another|another\s+(?:attack|blast|bombing|incident|explosion)|elsewhere)\b",

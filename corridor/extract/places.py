@@ -9,8 +9,16 @@ from corridor.extract.document import Doc
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
 LOCATIVE = re.compile(
-    r"(?:\b(?:in|at|near|outside|inside|on|from|along|close\s+to|off|around|of|to)\s+(?:the\s+)?"
+    r"(?:\b(?:in|at|near|outside|inside|on|along|close\s+to|off|around|outskirts\s+of|area\s+of|district\s+of)\s+"
+    r"(?:the\s+)?"
     r"(?:\w+\s+){0,2})$",
+    re.I,
+)
+# "said in Islamabad", "a statement issued in Beijing", "officials in Quetta told", "the Chinese embassy said"
+SPEECH_BEFORE = re.compile(
+    r"\b(?:said|says|stated|statement|told|spokes\w*|officials?|embassy|ministry|office|conference|briefing|"
+    r"interview|reporters|issued|announced|condemned|talks|meeting|met|summit|visit\w*|sidelines|delegation)"
+    r"(?:\s+\w+){0,3}\s+(?:in|at|from)\s+(?:the\s+)?$",
     re.I,
 )
 _NOT_PLACE_AFTER = re.compile(
@@ -27,6 +35,7 @@ class PlaceMention:
     place: Place
     candidates: tuple[Place, ...]
     locative: bool  # introduced by a locative preposition ("in Quetta", "near Besham")
+    speech: bool = False  # where something was said, not where it happened ("a statement in Islamabad")
 
 
 def _choose(cands: tuple[Place, ...], provinces: dict[str, int], anchors: list[Place]) -> Place:
@@ -74,7 +83,8 @@ def tag_places(doc: Doc) -> Doc:
         sent = doc.sentences[sidx]
         place = _choose(pm.candidates, provinces, unambiguous)
         locative = bool(LOCATIVE.search(sent.text[: pm.start]))
+        speech = bool(SPEECH_BEFORE.search(sent.text[: pm.start]) or place.kind == "facility:diplomatic")
         sent.places.append(
-            PlaceMention(pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative)
+            PlaceMention(pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative, speech)
         )
     return doc

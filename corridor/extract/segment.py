@@ -100,7 +100,7 @@ def segment(doc: Doc) -> Doc:
     for pno, line in enumerate(doc.text.split("\n")):
         for s, e in split_sentences(line, pos):
             sent = Sentence(index=len(doc.sentences), start=s, end=e, text=doc.text[s:e], paragraph=pno)
-            if pno == 0 and doc.title and line.strip() == doc.title.strip():
+            if pno <= 2 and doc.title and line.strip() == doc.title.strip():
                 sent.is_title = True
             doc.sentences.append(sent)
         pos += len(line) + 1

@@ -213,6 +213,13 @@ def build(data: Path = DATA) -> dict[str, Any]:
             existing["aliases"] = sorted(set(existing["aliases"]) | set(_aliases(row.get("aliases", ""))))
             existing["district"], existing["province"] = row["district"], prov
             continue
+        city = row.get("city") or (None if kind == "neighbourhood" else row["name"])
+        if kind == "neighbourhood" and city is None:
+            # a quarter of a city: its city is the nearest large one (Clifton -> Karachi)
+            big = [e for e in entries if e["kind"] == "city" and e["cc"] == "PK" and e["population"] >= 200_000]
+            near = min(big, key=lambda e: _km(_float(row, "lat"), _float(row, "lon"), e["lat"], e["lon"]), default=None)
+            if near and _km(_float(row, "lat"), _float(row, "lon"), near["lat"], near["lon"]) < 40:
+                city = near["name"]
         add(
             id=f"place:{prov}:{row['name']}",
             name=row["name"],
@@ -223,7 +230,7 @@ def build(data: Path = DATA) -> dict[str, Any]:
             cc="PK",
             province=prov,
             district=row["district"],
-            city=row.get("city") or (None if kind == "neighbourhood" else row["name"]),
+            city=city,
             population=0,
             aliases=_aliases(row.get("aliases", "")),
         )
