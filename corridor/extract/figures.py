@@ -143,7 +143,8 @@ NP_RE = re.compile(
     re.I,
 )
 PRONOUN_NP = re.compile(
-    rf"\b(?:their|his|her|its)\s+(?P<mods>(?:{_NAT_RE}|pakistani|local)\s+)?(?P<noun>driver|guard|interpreter|translator|cook|colleague)\b",
+    rf"\b(?:their|his|her|its|the)\s+(?P<mods>(?:{_NAT_RE}|pakistani|local|bus|train|van|car|security|private)\s+)?"
+    r"(?P<noun>driver|guard|interpreter|translator|cook|colleague|conductor|pilot|watchman|gunner|engineer)\b",
     re.I,
 )
 

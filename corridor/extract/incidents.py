@@ -35,7 +35,9 @@ FAMILIES = {
 _STRONG_FACILITY = lx.re.compile(
     r"\b(?:storm|stormed|storming|laid\s+siege|lay\s+siege|besieged?|breached|(?:force|forced|forcing)\s+(?:their|its|his)\s+way|"
     r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
-    r"building|premises|station))\b",
+    r"building|premises|station)|rammed\s+(?:\w+\s+){0,4}into\s+(?:the\s+)?(?:main\s+)?(?:gate|wall|entrance)"
+    r"|(?:gate|wall|perimeter)\s+of\s+(?:the\s+|a\s+)?(?:[\w-]+\s+){0,3}(?:camp|base|complex|compound|cantonment|"
+    r"garrison|fort|headquarters|airbase|station))\b",
     lx.I,
 )
 
@@ -153,6 +155,7 @@ class Candidate:
     date: DateMention | None = None
     place: Place | None = None
     types: list[str] = field(default_factory=list)
+    claims: list[Sentence] = field(default_factory=list)  # claims made for several attacks at once
 
     def add(self, sent: Sentence, anchor: bool) -> None:
         self.sentences.append(sent)
@@ -205,9 +208,8 @@ def _conflicts(doc: Doc, cand: Candidate, sent: Sentence) -> bool:
     bp = best_place(sent)
     if bp and bp.locative and not places_compatible(bp.place, cand.place):
         return True
-    fams = {FAMILIES[t] for t in sent.event_types if t not in ("armed_assault", "threat")}
-    cfams = {FAMILIES[t] for t in cand.types if t not in ("armed_assault", "threat")}
-    return bool(fams and cfams and not (fams & cfams) and "kidnap" in (fams ^ cfams))
+    # different words for one attack ("hijacked" and "explosion on the track") are not a conflict
+    return False
 
 
 def group(doc: Doc) -> list[Candidate]:
@@ -352,7 +354,7 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
             claimed, claim_sent = False, s
     # a group that disowned the attack is not its perpetrator, whatever one of its men posted
     denied = {a.actor for s in cand.sentences if "deny" in s.flags for a in s.actors}
-    for s in cand.sentences:
+    for s in [*cand.sentences, *cand.claims]:
         actors = [a for a in s.actors if a.actor not in denied]
         if actors and "claim" in s.flags and "deny" not in s.flags:
             return actors[0].actor, True, s, s
@@ -399,12 +401,19 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     date_sent = next((s for s in cand.sentences if cand.date is not None and cand.date in s.dates), None)
     when = cand.date
     date_str, precision = (when.iso(), when.precision) if when else (None, None)
-    is_new, new_sent = _is_new(doc, cand, when)
     if when is None:
         rel = _relative_to_main(doc, cand)
         if rel is not None:
             when, date_sent = rel
+        elif doc.debug.get("main_date") is not None and not any(
+            {"backref", "backref_event"} & s.flags for s in cand.anchors
+        ):
+            # one of several attacks a report tells together ("In Bela, militants rammed ..."): its day
+            when = doc.debug["main_date"]
+            date_sent = next((s for s in doc.sentences if when in s.dates), None)
+        if when is not None:
             date_str, precision = when.iso(), when.precision
+    is_new, new_sent = _is_new(doc, cand, when)
     if when is None and is_new and doc.published is not None:
         # A lead incident without a date of its own: reports of the day tell the day's news.
         date_str, precision = format_date(doc.published, "day"), "day"
@@ -486,6 +495,19 @@ def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     ] == FAMILIES[str(b.event_type)]
 
 
+def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
+    """A claim left outside every incident ("the BLA claimed the wave of attacks") goes to the incident whose
+    place it names, else to every incident of the report's news."""
+    used = {s.index for c in cands for s in c.sentences}
+    for s in doc.sentences:
+        if s.index in used or "claim" not in s.flags or not s.actors or "backref_event" in s.flags:
+            continue
+        named = [c for c in cands for p in s.places if c.place is not None and c.place.id == p.place.id]
+        targets = named or [c for c in cands if not any("backref_event" in a.flags for a in c.anchors)]
+        for c in targets:
+            c.claims.append(s)
+
+
 def _document_place(doc: Doc) -> PlaceMention | None:
     """The place a report is about: the headline's, else the first locative place of the lead."""
     for s in doc.sentences[:4]:
@@ -531,6 +553,7 @@ def extract_incidents(doc: Doc) -> Doc:
     doc.debug["main_date"] = next((c.date for c in cands if c.date and c.date.precision == "day"
                                    and not any("backref_event" in s.flags for s in c.anchors)), None)
     doc.debug["main_place"] = _document_place(doc)
+    _distribute_claims(doc, cands)
     for cand in cands:
         inc = build(doc, cand)
         if inc is None:

@@ -40,7 +40,7 @@ AGGREGATE = re.compile(
     r"\battacks\s+(?:on|against|targeting)\s+(?:\w+\s+){0,2}(?:chinese|foreign|foreigners|security|cpec|police)|"
     r"\bsimilar\s+attacks|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
     r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
-    r"\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
+    r"\bacross\s+the\s+(?:province|country|region|city|district)|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
     I,
 )
 # Hypothetical or future: not an incident that happened.

@@ -170,6 +170,9 @@ def build(data: Path = DATA) -> dict[str, Any]:
         else:
             district = nearest_district(city["latitude"], city["longitude"], prov)
         alts = {ascii_fold(a) for a in city.get("alternatenames", []) if a.isascii() or ascii_fold(a).isascii()}
+        if gid in overrides:
+            alts |= set(_aliases(overrides[gid].get("aliases", "")))
+            alts.add(ascii_fold(city["name"]))
         alts = {a for a in alts if 3 <= len(a) <= 40 and a[0].isupper()}
         pk_names.add(name)
         add(
