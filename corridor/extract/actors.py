@@ -120,8 +120,11 @@ NO_CLAIM = re.compile(
     r"|not\s+(?:yet\s+)?claimed|(?:remained|remains|went)\s+unclaimed|did\s+not\s+claim|yet\s+to\s+(?:be\s+)?claim)",
     re.I,
 )
-DENY = re.compile(r"\b(denied|denies|disowned|disowns|distanced\s+itself|nothing\s+to\s+do\s+with|not\s+involved|"
-                  r"no\s+involvement|rejected\s+(?:the\s+)?claim)\b", re.I)
+DENY = re.compile(
+    r"\b(denied|denies|disowned|disowns|distanced\s+itself|nothing\s+to\s+do\s+with|not\s+involved|"
+    r"no\s+involvement|rejected\s+(?:the\s+)?claim)\b",
+    re.I,
+)
 BLAME = re.compile(r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I)
 
 

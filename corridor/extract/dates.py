@@ -36,7 +36,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("wd_mdy", re.compile(rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_MON}\s+{_DAY}\b(?:,?\s+{_YEAR})?", re.I)),
     (
         "wd_dmy",
-        re.compile(rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_DAY}\s+(?:of\s+)?{_MON}\b(?:,?\s+{_YEAR})?", re.I),
+        re.compile(
+            rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_DAY}(?:\s*[/-]\s*\d{{1,2}})?\s+(?:of\s+)?{_MON}\b(?:,?\s+{_YEAR})?", re.I
+        ),
     ),
     (
         "rel_month",

@@ -80,6 +80,7 @@ NATIONALITIES = {
     "nepalese": "Nepalese",
     "polish": "Polish",
     "czech": "Czech",
+    "prc": "Chinese",
     "norwegian": "Norwegian",
     "swedish": "Swedish",
     "foreign": None,
@@ -130,7 +131,9 @@ VICTIM_NOUNS = (
     + r"|chinese"
 )
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-_NUM = rf"(?:{_TENS})-(?:one|two|three|four|five|six|seven|eight|nine)|\d{{1,4}}(?:,\d{{3}})*|" + "|".join(sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True))
+_NUM = rf"(?:{_TENS})-(?:one|two|three|four|five|six|seven|eight|nine)|\d{{1,4}}(?:,\d{{3}})*|" + "|".join(
+    sorted((re.escape(k) for k in NUMBER_WORDS), key=len, reverse=True)
+)
 _QUAL = (
     r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
 )
@@ -408,9 +411,17 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
         kind = "killed" if m.group("kind").lower() in ("dead", "killed") else "injured"
         nat_m = re.search(rf"\b({_NAT_RE})\b", m.group("subnoun"), re.I)
         out = [f for f in out if not (f.kind == kind and m.start() <= f.start - offset < m.end())]
-        out.append(Figure(kind, total_n, sub_n if nat_m else None,
-                          NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else None,
-                          m.start() + offset, m.end() + offset, m.group(0)))
+        out.append(
+            Figure(
+                kind,
+                total_n,
+                sub_n if nat_m else None,
+                NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else None,
+                m.start() + offset,
+                m.end() + offset,
+                m.group(0),
+            )
+        )
     none = NO_CASUALTIES.search(text)
     if not out and none is not None:
         m = none

@@ -42,9 +42,38 @@ _STRONG_FACILITY = lx.re.compile(
 )
 
 
+# Field and situation reports: "EVENT: ...", "LOCATION: ...", "CASUALTIES: ...", "CLAIM: none".
+FIELD_KEY = lx.re.compile(
+    r"^\W{0,3}(?P<key>event|incident|location|place|time|date|dtg|casualties|casualty|claim|target|method|"
+    r"attribution|perpetrator|type)\b[^:\n]{0,24}:\s*",
+    lx.I,
+)
+FIELD_SUPPORT = {
+    "location",
+    "place",
+    "time",
+    "date",
+    "dtg",
+    "casualties",
+    "casualty",
+    "claim",
+    "target",
+    "method",
+    "attribution",
+    "perpetrator",
+    "type",
+}
+
+
 def classify_sentence(sent: Sentence) -> None:
     """Flags a sentence: trigger, specific event, background, hypothetical, back-reference, diplomacy."""
     t = sent.text
+    fk = FIELD_KEY.match(t)
+    if fk:
+        key = fk.group("key").lower()
+        sent.flags.add(f"field_{key}")
+        if key == "claim" and lx.re.match(r"\s*(?:none|nil|no\b|not\s+claimed|unclaimed|n/?a\b)", t[fk.end() :], lx.I):
+            sent.flags.add("no_claim")
     if lx.TRIGGER.search(t):
         sent.flags.add("trigger")
     if lx.SPECIFIC.search(t):
@@ -106,6 +135,8 @@ def is_anchor(sent: Sentence) -> bool:
     f = sent.flags
     if "trigger" not in f or "aggregate" in f:
         return False
+    if "field_event" in f or "field_incident" in f:
+        return True
     if "specific" not in f and not sent.is_title:  # headlines drop articles: "Dasu bus blast"
         return False
     victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
@@ -225,13 +256,16 @@ def group(doc: Doc) -> list[Candidate]:
                 or sent.flags & {"claim", "no_claim", "safe"}
                 or (sent.actors and "trigger" in sent.flags)
                 or (sent.event_types and bool(cands) and sent.index - cands[-1].sentences[-1].index <= 2)
+                or (bool(cands) and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT))
             )
         )
         if not (anchor or supporting) or (supporting and "backref_event" in sent.flags):
             continue
         has_own = event_date(sent) is not None or best_place(sent) is not None
         target = None
-        if anchor and "backref_event" in sent.flags and event_date(sent) is None:
+        if cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
+            target = cands[-1]  # a labelled line of a field report belongs to the event it follows
+        elif anchor and "backref_event" in sent.flags and event_date(sent) is None:
             pass  # an earlier event told in passing: its own incident
         elif "new_event" not in sent.flags or not anchor:
             if has_own:
@@ -336,7 +370,7 @@ def _figures(cand: Candidate) -> Figures:
         total, foreign = best.get(tk), best.get(fk)
         if foreign and (total is None or total[0] < foreign[0]):
             total = foreign  # "two Chinese engineers lost their lives": at least two dead in all
-        if total is None and kind in zero:
+        if total is None and kind in zero and not any(v[0] > 0 for v in best.values()):
             total = (0, zero[kind])
         values[tk], sources[tk] = (total[0], total[1]) if total else (None, None)
         values[fk], sources[fk] = (foreign[0], foreign[1]) if foreign else (None, None)
@@ -447,8 +481,16 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
         # no place in the incident's own sentences: the place the report is about (headline, lead)
         p = doc.debug["main_place"].place
         city = p.city if p.base_kind not in ("district", "province", "country") else None
-        place = PlaceRef(name=p.name, city=city, district=p.district, province=p.province, country=p.country,
-                         lat=p.lat, lon=p.lon, precision=p.precision)
+        place = PlaceRef(
+            name=p.name,
+            city=city,
+            district=p.district,
+            province=p.province,
+            country=p.country,
+            lat=p.lat,
+            lon=p.lon,
+            precision=p.precision,
+        )
     elif doc.context_provinces:
         prov = max(doc.context_provinces, key=lambda k: doc.context_provinces[k])
         pp = get_gazetteer().province(prov)
@@ -531,8 +573,10 @@ def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence]
         if not m:
             continue
         word = m.group("n").lower()
-        n = int(word) if word.isdigit() else {"a": 1, "an": 1, "one": 1, "few": 3, "several": 3}.get(
-            word, NUMBER_WORDS.get(word, 0)
+        n = (
+            int(word)
+            if word.isdigit()
+            else {"a": 1, "an": 1, "one": 1, "few": 3, "several": 3}.get(word, NUMBER_WORDS.get(word, 0))
         )
         unit = m.group("unit").lower().rstrip("s")
         if not n:
@@ -550,8 +594,14 @@ def extract_incidents(doc: Doc) -> Doc:
     out: list[ExtractedIncident] = []
     cands = group(doc)
     # the document's own main event: the reference for "five months after ..." and the fallback place
-    doc.debug["main_date"] = next((c.date for c in cands if c.date and c.date.precision == "day"
-                                   and not any("backref_event" in s.flags for s in c.anchors)), None)
+    doc.debug["main_date"] = next(
+        (
+            c.date
+            for c in cands
+            if c.date and c.date.precision == "day" and not any("backref_event" in s.flags for s in c.anchors)
+        ),
+        None,
+    )
     doc.debug["main_place"] = _document_place(doc)
     _distribute_claims(doc, cands)
     for cand in cands:

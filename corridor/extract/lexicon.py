@@ -40,7 +40,8 @@ AGGREGATE = re.compile(
     r"\battacks\s+(?:on|against|targeting)\s+(?:\w+\s+){0,2}(?:chinese|foreign|foreigners|security|cpec|police)|"
     r"\bsimilar\s+attacks|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
     r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
-    r"\bacross\s+the\s+(?:province|country|region|city|district)|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
+    r"\bacross\s+the\s+(?:province|country|region|city|district)|\battacks\s+were\b|"
+    r"\b(?:both|all|the\s+two|the\s+three|these)\s+attacks\b|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
     I,
 )
 # Hypothetical or future: not an incident that happened.
@@ -60,8 +61,11 @@ BACKREF = re.compile(
     I,
 )
 # "comes five months after three teachers were killed": the trigger after the cue is another, earlier event.
-RELATIVE_TO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)"
-                         r"\s+(?P<unit>days?|weeks?|months?|years?)\s+(?:after|since|before)\b", I)
+RELATIVE_TO = re.compile(
+    r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)"
+    r"\s+(?P<unit>days?|weeks?|months?|years?)\s+(?:after|since|before)\b",
+    I,
+)
 NEW_EVENT = re.compile(
     r"\b(?:in\s+(?:a|another)\s+(?:separate|similar|different)?\s*(?:incident|attack)|separately|"
     r"in\s+another|another\s+(?:attack|blast|bombing|incident|explosion)|elsewhere)\b",
