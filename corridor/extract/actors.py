@@ -109,13 +109,15 @@ CLAIM = re.compile(
     r"\b(claimed\s+(?:the\s+)?responsibility|claimed\s+(?:the|this|that)\s+(?:attack|bombing|blast|killing|assault)"
     r"|claiming\s+responsibility|took\s+responsibility|accepted\s+responsibility|owned\s+(?:up\s+)?(?:the\s+)?"
     r"(?:attack|responsibility)|responsibility\s+(?:for\s+the\s+\w+\s+)?was\s+claimed|has\s+claimed|had\s+claimed"
-    r"|in\s+a\s+claim\b|(?:posted|issued|made)\s+a\s+claim|claimed\s+(?:the\s+)?(?:bombing|blast|raid|ambush|assault)|(?:said|says|saying|say|stated|statement|spokes\w+)\b.{0,120}\b(?:carried\s+out|conducted|"
+    r"|in\s+a\s+claim\b|(?:posted|issued|made)\s+a\s+claim|claimed\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:bombings?|blasts?|raids?|ambush(?:es)?|assaults?|attacks?)|(?:were|was)\s+claimed\s+by|(?:said|says|saying|say|stated|statement|spokes\w+)\b.{0,120}\b(?:carried\s+out|conducted|"
     r"executed|launched|was\s+behind|were\s+behind)\b|(?:carried\s+out|conducted|launched)\b.{0,80}\b(?:said|says|"
     r"statement|spokes\w+))",
     re.I,
 )
 NO_CLAIM = re.compile(
-    r"\b(no\s+(?:group|one|organisation|organization|militant\s+group|outfit)\s+(?:has\s+|had\s+)?(?:yet\s+|so\s+far\s+|immediately\s+)?"
+    r"\b(neither\s+(?:group\s+|of\s+them\s+)?(?:had\s+|has\s+)?(?:yet\s+)?claimed|none\s+of\s+(?:the\s+|them\s+)?"
+    r"(?:groups?\s+)?(?:had\s+|has\s+)?claimed|nobody\s+(?:has\s+|had\s+)?claimed|"
+    r"no\s+(?:group|one|organisation|organization|militant\s+group|outfit)\s+(?:has\s+|had\s+)?(?:yet\s+|so\s+far\s+|immediately\s+)?"
     r"(?:claimed|accepted|taken)|(?:has|had)\s+not\s+(?:yet\s+)?been\s+claimed|no\s+(?:immediate\s+)?claim"
     r"|not\s+(?:yet\s+)?claimed|(?:remained|remains|went)\s+unclaimed|did\s+not\s+claim|yet\s+to\s+(?:be\s+)?claim)",
     re.I,

@@ -161,14 +161,17 @@ KILL_L = re.compile(
 KILL_R = re.compile(
     r"\b(?:shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
     r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
-    r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|among\s+the\s+(?:dead|killed|"
+    r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|toll\b[^.;]{0,80}?\b(?:rose|risen|climbed|"
+    r"reached|jumped|increased|stood|stands|rises|climbs|put|is|was)\s+(?:to|at)|(?:count|number|tally)\s+of\s+(?:the\s+)?"
+    r"(?:dead|deaths|fatalities)\s+(?:was|is|stood\s+at|at|to)|among\s+the\s+(?:dead|killed|"
     r"deceased|victims|fatalities)\s+(?:were|was|are|is|included))\b",
     re.I,
 )
 INJ_L = re.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
     r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
-    r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured))\b",
+    r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured)|(?:being\s+)?treated\s+for\s+(?:their\s+|"
+    r"his\s+|her\s+)?(?:injuries|wounds)|hospitali[sz]ed|admitted\s+to\s+(?:the\s+)?hospital)\b",
     re.I,
 )
 INJ_R = re.compile(

@@ -48,6 +48,8 @@ FIELD_KEY = lx.re.compile(
     r"attribution|perpetrator|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
+NEXT_DAY = lx.re.compile(r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
+                         r"the\s+day\s+after)\b", lx.I)
 FIELD_SUPPORT = {
     "location",
     "place",
@@ -276,6 +278,11 @@ def group(doc: Doc) -> list[Candidate]:
             if not anchor:
                 continue
             target = Candidate()
+            nxt = NEXT_DAY.search(sent.text)
+            prev = next((c.date for c in reversed(cands) if c.date and c.date.precision == "day"), None)
+            if nxt and prev is not None and prev.value is not None and event_date(sent) is None:
+                # "the following afternoon": the day after the event told just before
+                target.date = DateMention(0, 0, nxt.group(0), prev.value + timedelta(days=1), "day", "relative")
             cands.append(target)
         target.add(sent, anchor)
     return cands

@@ -41,7 +41,7 @@ AGGREGATE = re.compile(
     r"\bsimilar\s+attacks|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
     r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
     r"\bacross\s+the\s+(?:province|country|region|city|district)|\battacks\s+were\b|"
-    r"\b(?:both|all|the\s+two|the\s+three|these)\s+attacks\b|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
+    r"\b(?:both|all|the\s+two|the\s+three|these|two|three|four|five|six|several|\d+)\s+attacks\b|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
     I,
 )
 # Hypothetical or future: not an incident that happened.
@@ -53,7 +53,7 @@ MODAL = re.compile(
 FOILED = re.compile(r"\b(?:foiled|thwarted|averted|defused|prevented)\b", I)
 # The sentence refers back to an earlier event.
 BACKREF = re.compile(
-    r"\b(?:follows?|following|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
+    r"\b(?:follows?|following(?!\s+(?:day|morning|afternoon|evening|night|week))|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
     r"(?:weeks|months|days|years|a\s+year|a\s+month|a\s+week)\s+after|previous(?:ly)?|earlier\s+(?:attack|bombing|incident|"
     r"assault)|last\s+(?:year|month|January|February|March|April|May|June|July|August|September|October|November|"
     r"December)|recalled|in\s+the\s+wake\s+of|anniversary|a\s+year\s+ago|months\s+ago|years\s+ago|"
