@@ -304,7 +304,7 @@ def _left_chain(nps: list[_NP], verb_start: int, text: str) -> list[_NP]:
         return [head, last] if head else []
     chain = [last]
     for np in reversed(before[:-1]):
-        if _CHAIN_GAP.match(text[np.end : chain[0].start]):
+        if np.has_noun and chain[0].has_noun and _CHAIN_GAP.match(text[np.end : chain[0].start]):
             chain.insert(0, np)
         else:
             break
@@ -328,7 +328,7 @@ def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
         if np.partitive and _PART_GAP.match(gap):
             chain.append(np)
             break
-        if _CHAIN_GAP.match(gap) and not np.partitive:
+        if _CHAIN_GAP.match(gap) and not np.partitive and np.has_noun and chain[-1].has_noun:
             chain.append(np)
         else:
             break
@@ -338,6 +338,14 @@ def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
 def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int) -> Figure | None:
     if not chain:
         return None
+    if chain[0].partitive:
+        # "killing five of them": no head phrase here, so "them" is the people named earlier in the sentence
+        head = chain[0]
+        nat_m = None
+        for nat_m in re.finditer(rf"\b({_NAT_RE})\b", text[: head.start], re.I):
+            pass
+        nat = NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else head.nationality
+        chain = [_NP(head.start, head.end, head.count, nat, head.foreign or bool(nat_m), False, True), *chain[1:]]
     parts = [np for np in chain if np.partitive]
     chain = [np for np in chain if not np.partitive]
     if not chain:
