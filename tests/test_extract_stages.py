@@ -48,7 +48,7 @@ def test_since_and_decade_are_ranges_not_event_dates() -> None:
 @pytest.mark.parametrize(
     ("text", "want"),
     [
-        ("two Chinese engineers lost their lives in a bombing", [("killed", 2, 2, "Chinese")]),
+        ("two Chinese engineers lost their lives when a bomb went off", [("killed", 2, 2, "Chinese")]),
         (
             "The blast killed at least 12 people, including nine Chinese engineers, and injured 28 others.",
             [("killed", 12, 9, "Chinese"), ("injured", 28, None, None)],
@@ -127,8 +127,7 @@ def test_segment_flags_title() -> None:
 
 def test_aggregate_statement_is_not_an_incident() -> None:
     res = extract_text(
-        "Over the past decade, more than 20 Chinese nationals have been killed in attacks across "
-        "Pakistan, officials said.",
+        "In the last ten years more than 20 Chinese citizens were killed in attacks across Pakistan, officials said.",
         date(2024, 11, 14),
     )
     assert res.incidents == []

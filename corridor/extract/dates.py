@@ -264,7 +264,19 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
     return None
 
 
+# "QUETTA, Nov 10 (Frontier Wire) -": the dateline gives the report's date, not the event's.
+DATELINE = re.compile(
+    r"^[A-Z][A-Za-z .'-]{1,40},\s*[^()\n]{0,30}?\((?:[^)]{1,40})\)\s*[-–—:]|^[A-Z][A-Z .'-]{1,40},"
+    r"\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,8})(?:,?\s+\d{4})?\s*[-–—:]"
+)
+
+
 def tag_dates(doc: Doc) -> Doc:
     for sent in doc.sentences:
         sent.dates = find_dates(sent.text, doc.published, sent.start)
+        head = DATELINE.match(sent.text)
+        if head:
+            for d in sent.dates:
+                if d.start - sent.start < head.end():
+                    d.role = "dateline"
     return doc

@@ -44,12 +44,15 @@ _STRONG_FACILITY = lx.re.compile(
 
 # Field and situation reports: "EVENT: ...", "LOCATION: ...", "CASUALTIES: ...", "CLAIM: none".
 FIELD_KEY = lx.re.compile(
-    r"^\W{0,3}(?P<key>event|incident|location|place|time|date|dtg|casualties|casualty|claim|target|method|"
-    r"attribution|perpetrator|type)\b[^:\n]{0,24}:\s*",
+    r"^\W{0,3}(?P<key>event|incident|what|location|place|where|time|date|when|dtg|casualties|casualty|claim|target|"
+    r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
-NEXT_DAY = lx.re.compile(r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
-                         r"the\s+day\s+after)\b", lx.I)
+NEXT_DAY = lx.re.compile(
+    r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
+    r"the\s+day\s+after)\b",
+    lx.I,
+)
 FIELD_SUPPORT = {
     "location",
     "place",
@@ -64,6 +67,9 @@ FIELD_SUPPORT = {
     "attribution",
     "perpetrator",
     "type",
+    "where",
+    "when",
+    "who",
 }
 
 
@@ -137,7 +143,7 @@ def is_anchor(sent: Sentence) -> bool:
     f = sent.flags
     if "trigger" not in f or "aggregate" in f:
         return False
-    if "field_event" in f or "field_incident" in f:
+    if "field_event" in f or "field_incident" in f or "field_what" in f:
         return True
     if "specific" not in f and not sent.is_title:  # headlines drop articles: "Dasu bus blast"
         return False
