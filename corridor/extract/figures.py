@@ -341,9 +341,8 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
     if chain[0].partitive:
         # "killing five of them": no head phrase here, so "them" is the people named earlier in the sentence
         head = chain[0]
-        nat_m = None
-        for nat_m in re.finditer(rf"\b({_NAT_RE})\b", text[: head.start], re.I):
-            pass
+        earlier = list(re.finditer(rf"\b({_NAT_RE})\b", text[: head.start], re.I))
+        nat_m = earlier[-1] if earlier else None
         nat = NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else head.nationality
         chain = [_NP(head.start, head.end, head.count, nat, head.foreign or bool(nat_m), False, True), *chain[1:]]
     parts = [np for np in chain if np.partitive]

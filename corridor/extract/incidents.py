@@ -245,10 +245,8 @@ def _conflicts(doc: Doc, cand: Candidate, sent: Sentence) -> bool:
     elif not dates_compatible(d, cd):
         return True
     bp = best_place(sent)
-    if bp and bp.locative and not places_compatible(bp.place, cand.place):
-        return True
-    # different words for one attack ("hijacked" and "explosion on the track") are not a conflict
-    return False
+    # different words for one attack ("hijacked" and "explosion on the track") are not a conflict; a place is
+    return bool(bp and bp.locative and not places_compatible(bp.place, cand.place))
 
 
 def group(doc: Doc) -> list[Candidate]:
