@@ -226,9 +226,8 @@ def incident_table(rows) -> Table:
         t.add_column(col, overflow="fold")
     for inc in rows:
         r = incident_record(inc)
-        place = ", ".join(
-            x for x in (r["place_name"], r["province"] if r["province"] != r["place_name"] else None) if x
-        )
+        names = [r["place_name"], r["city"], r["province"]]
+        place = ", ".join(dict.fromkeys(x for x in names if x))  # "Clifton, Karachi, Sindh"
         foreign = ""
         if inc.killed_foreign or inc.injured_foreign:
             foreign = (

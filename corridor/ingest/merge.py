@@ -262,6 +262,10 @@ def canonical(mentions: list[Mention]) -> dict[str, Any]:
         out[f] = value
         if sources:
             prov[f] = {"value": value, "sources": sources, "conflict": len(sources) > 1, "why": why}
+    for kind in ("killed", "injured"):
+        total, foreign = out.get(f"{kind}_total"), out.get(f"{kind}_foreign")
+        if foreign is not None and (total is None or total < foreign):
+            out[f"{kind}_total"] = foreign  # the foreign victims are among the victims
     claimed_by = [(m.perpetrator, m) for m in ms if m.perpetrator and m.claimed]
     value, sources, why = _vote(claimed_by or [(m.perpetrator, m) for m in ms if m.perpetrator])
     out["perpetrator"] = value
