@@ -25,6 +25,6 @@ def fetch_url(url: str, max_bytes: int | None = None, timeout: float = 20.0) -> 
                 if max_bytes is not None and size > max_bytes:
                     raise InputError(f"{url}: larger than the {max_bytes / 1e6:.1f} MB limit per document")
                 chunks.append(chunk)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise InputError(f"{url}: cannot fetch ({exc})") from exc
     return list(read_bytes(b"".join(chunks), url=url, max_bytes=max_bytes))

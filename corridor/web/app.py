@@ -52,5 +52,5 @@ def create_app(
         return response
 
     for r in (auth.router, incidents.router, documents.router, reference.router):
-        app.include_router(r)
+        app.include_router(r, responses=problems.PROBLEM_RESPONSES)
     return app

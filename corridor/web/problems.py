@@ -8,11 +8,31 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("corridor.web")
 PROBLEM = "application/problem+json"
 TYPES = "https://corridor.example.org/problems/"
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of this API is reported."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+
+_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ProblemDocument, "description": "Problem details (RFC 9457)", "content": _PROBLEM_CONTENT},
+    "5XX": {"model": ProblemDocument, "description": "Problem details (RFC 9457)", "content": _PROBLEM_CONTENT},
+}
 
 
 class Problem(Exception):

@@ -38,7 +38,7 @@ def _check_fetchable(request: Request, url: str) -> None:
     host = urlparse(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         raise Problem(422, "Validation failed", f"cannot resolve {host!r}") from None
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])

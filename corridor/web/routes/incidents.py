@@ -57,7 +57,19 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return parts[0], parts[1], parts[2], parts[3]
 
 
-@router.get("", **access(ALL, "read"))
+@router.get(
+    "",
+    response_model=IncidentPage,
+    responses={
+        200: {
+            "content": {
+                "application/geo+json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        }
+    },
+    **access(ALL, "read"),
+)
 def list_incidents(
     request: Request,
     since: date | None = None,
