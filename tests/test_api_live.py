@@ -82,7 +82,13 @@ def test_twenty_parallel_editors_one_winner_per_version(live: tuple[str, World])
             results: list[tuple[int, int]] = []
             lock = threading.Lock()
 
-            def edit(n: int, etag: str = etag) -> None:
+            def edit(
+                n: int,
+                etag: str = etag,
+                barrier: threading.Barrier = barrier,
+                results: list[tuple[int, int]] = results,
+                lock: threading.Lock = lock,
+            ) -> None:
                 barrier.wait()
                 with httpx.Client(base_url=base, headers=headers, timeout=30) as cc:
                     r = cc.patch(
