@@ -77,25 +77,34 @@ def incident_record(inc: Incident, detail: bool = False, mentions: list[Mention]
     return rec
 
 
-def to_json(incidents: list[Incident]) -> str:
-    return json.dumps([incident_record(i, detail=True) for i in incidents], indent=2, ensure_ascii=False)
+Shown = dict[str, list[Mention]] | None  # visible mentions by incident id (None: all, for the local operator)
 
 
-def to_csv(incidents: list[Incident]) -> str:
+def _shown(inc: Incident, shown: Shown) -> list[Mention] | None:
+    return None if shown is None else shown.get(inc.id, [])
+
+
+def to_json(incidents: list[Incident], shown: Shown = None) -> str:
+    return json.dumps(
+        [incident_record(i, detail=True, mentions=_shown(i, shown)) for i in incidents], indent=2, ensure_ascii=False
+    )
+
+
+def to_csv(incidents: list[Incident], shown: Shown = None) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS)
     w.writeheader()
     for inc in incidents:
-        rec = incident_record(inc)
+        rec = incident_record(inc, mentions=_shown(inc, shown))
         rec["sources"] = "; ".join(rec["sources"])
         w.writerow(rec)
     return buf.getvalue()
 
 
-def to_geojson(incidents: list[Incident]) -> str:
+def to_geojson(incidents: list[Incident], shown: Shown = None) -> str:
     feats = []
     for inc in incidents:
-        rec = incident_record(inc)
+        rec = incident_record(inc, mentions=_shown(inc, shown))
         geom = (
             {"type": "Point", "coordinates": [inc.lon, inc.lat]}
             if inc.lat is not None and inc.lon is not None

@@ -89,3 +89,19 @@ def sources_of(incident: Incident, mentions: list[Mention] | None = None) -> lis
         if name not in names:
             names.append(name)
     return names
+
+
+def visible_mentions_of(session: Session, viewer: Viewer, incident_ids: list[str]) -> dict[str, list[Mention]]:
+    """Visible mentions of many incidents at once, by incident id (one query for a page of results)."""
+    if not incident_ids:
+        return {}
+    q = (
+        sa.select(Mention)
+        .join(Document, Mention.document_id == Document.id)
+        .where(Mention.incident_id.in_(incident_ids), visible(viewer, "document"))
+        .options(selectinload(Mention.document).selectinload(Document.source))
+    )
+    out: dict[str, list[Mention]] = {}
+    for m in session.scalars(q).all():
+        out.setdefault(m.incident_id or "", []).append(m)
+    return out

@@ -10,12 +10,18 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from corridor.export import incident_record, to_csv, to_geojson
 from corridor.review import service as review
 from corridor.store import audit
-from corridor.store.queries import IncidentFilter, get_incident, incidents_query, visible_mentions
+from corridor.store.queries import (
+    IncidentFilter,
+    get_incident,
+    incidents_query,
+    visible_mentions,
+    visible_mentions_of,
+)
 from corridor.store.tables import Document, Incident, Mention
 from corridor.store.visibility import Viewer
 from corridor.web.access import ALL, EDITORS, access
@@ -119,27 +125,19 @@ def list_incidents(
             query = query.where(
                 sa.or_(Incident.date < d, sa.and_(Incident.date == d, Incident.id > i), Incident.date.is_(None))
             )
-    query = query.limit(limit + 1).options(
-        selectinload(Incident.mentions).selectinload(Mention.document).selectinload(Document.source)
-    )
+    query = query.limit(limit + 1)
     rows = list(session.scalars(query).all())
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = _cursor_encode(rows[-1]) if more and rows else None
     headers = {"Link": f'<{request.url.include_query_params(cursor=nxt)}>; rel="next"'} if nxt else {}
+    # the list names only the sources the caller may see (one query for the page); details come with show
+    seen = visible_mentions_of(session, who, [r.id for r in rows])
     if format == "geojson":
-        return Response(to_geojson(rows), media_type="application/geo+json", headers=headers)
+        return Response(to_geojson(rows, seen), media_type="application/geo+json", headers=headers)
     if format == "csv":
-        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    # the list shows sources only by count of what the caller may see; details come with show
-    return IncidentPage(items=[_summary(session, who, r) for r in rows], next_cursor=nxt)
-
-
-def _summary(session: Session, who: Viewer, inc: Incident) -> dict[str, Any]:
-    rec = incident_record(inc)
-    if not who.system:
-        rec["sources"] = incident_record(inc, mentions=visible_mentions(session, who, inc))["sources"]
-    return rec
+        return Response(to_csv(rows, seen), media_type="text/csv; charset=utf-8", headers=headers)
+    return IncidentPage(items=[incident_record(r, mentions=seen.get(r.id, [])) for r in rows], next_cursor=nxt)
 
 
 def _etag(inc: Incident) -> str:
