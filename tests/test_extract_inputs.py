@@ -110,3 +110,9 @@ def test_fifty_megabyte_text_is_refused_with_a_reason(tmp_path: Path) -> None:
     (tmp_path / "not-a-feed.xml").write_text("<rss><channel><item><title>x")
     docs = read_path(tmp_path / "not-a-feed.xml")  # a broken feed still yields what it has, or a clear error
     assert isinstance(docs, list)
+
+
+def test_malformed_page_metadata_does_not_stop_extraction(caplog: pytest.LogCaptureFixture) -> None:
+    broken = PAGE.replace("2024-07-16T09:00:00+05:00", "2024-07-16T09:00:00+28:00")
+    res = extract_raw(next(read_bytes(broken.encode(), path="broken.html")))
+    assert res.incidents and res.incidents[0].place.city == "Bannu"

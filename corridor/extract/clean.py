@@ -7,11 +7,14 @@ into incidents of this document.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
 
 import trafilatura
+
+log = logging.getLogger(__name__)
 
 _BOILERPLATE = re.compile(
     r"""^(
@@ -109,7 +112,12 @@ def clean_html(html: str, url: str | None = None) -> Cleaned:
         deduplicate=False,
         with_metadata=False,
     )
-    meta = trafilatura.extract_metadata(html, default_url=url)
+    try:
+        meta = trafilatura.extract_metadata(html, default_url=url)
+    except (ValueError, TypeError, OverflowError) as exc:
+        # a page with a malformed date or header must still be read; its metadata is then unknown
+        log.warning("page metadata unreadable (%s): %s", url or "html", exc)
+        meta = None
     title = meta.title if meta and meta.title else None
     published = None
     if meta and meta.date:
