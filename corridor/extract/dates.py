@@ -271,12 +271,17 @@ DATELINE = re.compile(
 )
 
 
+SPEECH_DATE = re.compile(r"\b(?:said|says|told\s+\w+|stated|announced|reported|confirmed|added|statement|"
+                         r"spokes\w+\s+said)\s+(?:late\s+|early\s+)?(?:on\s+)?$", re.I)
+
+
 def tag_dates(doc: Doc) -> Doc:
     for sent in doc.sentences:
         sent.dates = find_dates(sent.text, doc.published, sent.start)
         head = DATELINE.match(sent.text)
-        if head:
-            for d in sent.dates:
-                if d.start - sent.start < head.end():
-                    d.role = "dateline"
+        for d in sent.dates:
+            if head and d.start - sent.start < head.end():
+                d.role = "dateline"
+            elif SPEECH_DATE.search(sent.text[: d.start - sent.start]):
+                d.role = "speech"  # "the military said on Tuesday": when it was said, not when it happened
     return doc

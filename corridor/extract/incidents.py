@@ -35,7 +35,8 @@ FAMILIES = {
 _STRONG_FACILITY = lx.re.compile(
     r"\b(?:storm|stormed|storming|laid\s+siege|lay\s+siege|besieged?|breached|(?:force|forced|forcing)\s+(?:their|its|his)\s+way|"
     r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
-    r"building|premises|station)|rammed\s+(?:\w+\s+){0,4}into\s+(?:the\s+)?(?:main\s+)?(?:gate|wall|entrance)"
+    r"building|premises|station)|(?:attack|assault|raid)\s+on\s+(?:[\w-]+,?\s+){0,4}(?:naval\s+air\s+station|air\s*base|"
+    r"cantonment|camp|base|complex|compound|consulate|headquarters|port\s+authority|installation|prison|jail)|rammed\s+(?:\w+\s+){0,4}into\s+(?:the\s+)?(?:main\s+)?(?:gate|wall|entrance)"
     r"|(?:gate|wall|perimeter)\s+of\s+(?:the\s+|a\s+)?(?:[\w-]+\s+){0,3}(?:camp|base|complex|compound|cantonment|"
     r"garrison|fort|headquarters|airbase|station))\b",
     lx.I,
@@ -48,6 +49,8 @@ FIELD_KEY = lx.re.compile(
     r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
+LATEST = lx.re.compile(r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
+                       r"(?:attack|bombing|blast|assault|killing|explosion)\b", lx.I)
 NEXT_DAY = lx.re.compile(
     r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
     r"the\s+day\s+after)\b",
@@ -269,7 +272,10 @@ def group(doc: Doc) -> list[Candidate]:
             continue
         has_own = event_date(sent) is not None or best_place(sent) is not None
         target = None
-        if cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
+        if cands and not anchor and not has_own and LATEST.search(sent.text):
+            # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told
+            target = next((c for c in cands if not any("backref_event" in a.flags for a in c.anchors)), cands[-1])
+        elif cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
             target = cands[-1]  # a labelled line of a field report belongs to the event it follows
         elif anchor and "backref_event" in sent.flags and event_date(sent) is None:
             pass  # an earlier event told in passing: its own incident

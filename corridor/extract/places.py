@@ -22,8 +22,9 @@ SPEECH_BEFORE = re.compile(
     re.I,
 )
 _NOT_PLACE_AFTER = re.compile(
-    r"^\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|Chamber|Press\s+Club"
-    r"|Stock\s+Exchange\s+index|Kings|Zalmi|Qalandars|United|Gladiators|Sultans)\b"
+    r"^(?:-(?:bound|based|registered|made|born|origin)\b|\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|"
+    r"Chamber|Press\s+Club|Stock\s+Exchange\s+index|Kings|Zalmi|Qalandars|United|Gladiators|Sultans|Nala|Nallah|"
+    r"Nullah|Khwar|Stream|Creek|Express|Mail)\b)"
 )
 
 
