@@ -155,7 +155,7 @@ PRONOUN_NP = re.compile(
 KILL_L = re.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|all\s+)?)?"
     r"(?:killed|martyred|shot\s+dead|gunned\s+down|slain|dead|died|perished|lost\s+(?:their|his|her)\s+lives?"
-    r"|embraced\s+martyrdom|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
+    r"|KIA|embraced\s+martyrdom|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
     re.I,
 )
 KILL_R = re.compile(
@@ -169,7 +169,7 @@ KILL_R = re.compile(
 )
 INJ_L = re.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
-    r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
+    r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|WIA|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
     r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured)|(?:being\s+)?treated\s+for\s+(?:their\s+|"
     r"his\s+|her\s+)?(?:injuries|wounds)|hospitali[sz]ed|admitted\s+to\s+(?:the\s+)?hospital)\b",
     re.I,
@@ -284,7 +284,7 @@ AMONG_RE = re.compile(
 _PART_GAP = re.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
 _CHAIN_GAP = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$", re.I)
 _REL_GAP = re.compile(
-    r"^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*(?:who|that|which)\b[^,.;]{0,60}$|^\s*(?:[a-z]+\s+){0,2}$",
+    r"^\s*\([^)]{0,100}\)\s*,?\s*$|^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*(?:who|that|which)\b[^,.;]{0,60}$|^\s*(?:[a-z]+\s+){0,2}$",
     re.I,
 )
 

@@ -148,14 +148,16 @@ def is_anchor(sent: Sentence) -> bool:
         return False
     if "field_event" in f or "field_incident" in f or "field_what" in f:
         return True
-    if "specific" not in f and not sent.is_title:  # headlines drop articles: "Dasu bus blast"
-        return False
     victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
+    # telegraphic lines ("20 MAR - GWADAR: Armed assault on the port complex") carry a date and a place
+    strong = bool(victims) or bool(point_dates(sent) and (domestic_places(sent) or any(p.locative for p in sent.places)))
+    if "specific" not in f and not sent.is_title and not strong:  # headlines drop articles: "Dasu bus blast"
+        return False
     if "meeting" in f and not victims:
         return False
     if "modal" in f and not victims and lx.FOILED.search(sent.text):
         return False
-    if "introduces" not in f and not victims and not sent.is_title and not any(p.locative for p in sent.places):
+    if "introduces" not in f and not strong and not sent.is_title and not any(p.locative for p in sent.places):
         return False  # "the bombing ..." only refers to an event told elsewhere
     return bool(victims or point_dates(sent) or domestic_places(sent) or sent.is_title)
 
@@ -295,7 +297,20 @@ def group(doc: Doc) -> list[Candidate]:
                 target.date = DateMention(0, 0, nxt.group(0), prev.value + timedelta(days=1), "day", "relative")
             cands.append(target)
         target.add(sent, anchor)
+    _attach_leading_field_lines(doc, cands)
     return cands
+
+
+def _attach_leading_field_lines(doc: Doc, cands: list[Candidate]) -> None:
+    """Labelled lines that come before a report's EVENT/WHAT line (WHO:, DTG:) belong to that event."""
+    used = {s.index for c in cands for s in c.sentences}
+    for sent in doc.sentences:
+        if sent.index in used or not any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
+            continue
+        following = [c for c in cands if c.anchors and c.anchors[0].index > sent.index]
+        preceding = [c for c in cands if c.anchors and c.anchors[0].index < sent.index]
+        if following and not preceding:
+            following[0].add(sent, anchor=False)
 
 
 def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | None]:

@@ -9,7 +9,7 @@ I = re.I
 # A violent event is being talked about.
 TRIGGER = re.compile(
     r"\b(bomb(?:s|ing|ings|ed|er|ers)?|blasts?|explosions?|exploded|explosives?|IEDs?|grenades?|detonat\w+|"
-    r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
+    r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:\w+\s+){0,3}(?:rounds|shots|bullets)|shootings?|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
     r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|"
     r"assassinat\w+|gunned\s+down|kidnap\w*|abduct\w*|hostages?|hijack\w*|rockets?|mortars?|landmine|"
     r"blew\s+(?:himself|herself|themselves)?\s*up|set\s+(?:on\s+)?fire|torched|sabotage\w*)\b",
