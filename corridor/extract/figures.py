@@ -369,7 +369,16 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
     return Figure(kind, total, foreign, nationality, s + offset, e + offset, text[s:e])
 
 
+_CASUALTY_WORDS = re.compile(
+    r"kill|dead|die|death|injur|wound|hurt|martyr|lives|life|toll|casualt|slain|perish|WIA|KIA|harm|"
+    r"treated|hospital|shot|gunned|nobody|no one",
+    re.I,
+)
+
+
 def find_figures(text: str, offset: int = 0) -> list[Figure]:
+    if not _CASUALTY_WORDS.search(text):
+        return []  # most sentences speak of no casualty: skip the phrase analysis
     nps = _noun_phrases(text)
     out: list[Figure] = []
     used: set[int] = set()

@@ -85,8 +85,17 @@ def classify_sentence(sent: Sentence) -> None:
         sent.flags.add(f"field_{key}")
         if key == "claim" and lx.re.match(r"\s*(?:none|nil|no\b|not\s+claimed|unclaimed|n/?a\b)", t[fk.end() :], lx.I):
             sent.flags.add("no_claim")
+    if lx.MEETING.search(t):
+        sent.flags.add("meeting")
+    if lx.STATEMENT.search(t):
+        sent.flags.add("statement")
+    if SAFE.search(t):
+        sent.flags.add("safe")
+    sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
     if lx.TRIGGER.search(t):
         sent.flags.add("trigger")
+    elif not sent.event_types:
+        return  # no violence spoken of: the remaining cues only qualify violent sentences
     if lx.SPECIFIC.search(t):
         sent.flags.add("specific")
     if lx.AGGREGATE.search(t):
@@ -102,15 +111,8 @@ def classify_sentence(sent: Sentence) -> None:
             sent.flags.add("backref_event")  # the violence told after the cue is an earlier event
     if lx.NEW_EVENT.search(t):
         sent.flags.add("new_event")
-    if lx.MEETING.search(t):
-        sent.flags.add("meeting")
-    if lx.STATEMENT.search(t):
-        sent.flags.add("statement")
-    sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
     if _STRONG_FACILITY.search(t):
         sent.flags.add("facility_strong")
-    if SAFE.search(t):
-        sent.flags.add("safe")
 
 
 def victim_figures(sent: Sentence) -> list[Figure]:
