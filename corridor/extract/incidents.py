@@ -49,8 +49,11 @@ FIELD_KEY = lx.re.compile(
     r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
-LATEST = lx.re.compile(r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
-                       r"(?:attack|bombing|blast|assault|killing|explosion)\b", lx.I)
+LATEST = lx.re.compile(
+    r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
+    r"(?:attack|bombing|blast|assault|killing|explosion)\b",
+    lx.I,
+)
 NEXT_DAY = lx.re.compile(
     r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
     r"the\s+day\s+after)\b",
@@ -152,7 +155,9 @@ def is_anchor(sent: Sentence) -> bool:
         return True
     victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
     # telegraphic lines ("20 MAR - GWADAR: Armed assault on the port complex") carry a date and a place
-    strong = bool(victims) or bool(point_dates(sent) and (domestic_places(sent) or any(p.locative for p in sent.places)))
+    strong = bool(victims) or bool(
+        point_dates(sent) and (domestic_places(sent) or any(p.locative for p in sent.places))
+    )
     if "specific" not in f and not sent.is_title and not strong:  # headlines drop articles: "Dasu bus blast"
         return False
     if "meeting" in f and not victims:
@@ -276,7 +281,7 @@ def group(doc: Doc) -> list[Candidate]:
             continue
         has_own = event_date(sent) is not None or best_place(sent) is not None
         target = None
-        if cands and not anchor and not has_own and LATEST.search(sent.text):
+        if cands and not anchor and not has_own and (LATEST.search(sent.text) or sent.flags & {"claim", "no_claim"}):
             # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told
             target = next((c for c in cands if not any("backref_event" in a.flags for a in c.anchors)), cands[-1])
         elif cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
@@ -363,6 +368,13 @@ SAFE = lx.re.compile(
 )
 
 
+ALL_VICTIMS = lx.re.compile(
+    r"\b(?:all|both)\s+(?:(?:the\s+)?(?:\w+\s+)?(?:of\s+the\s+)?)?(?P<who>victims|dead|killed|injured|wounded)\s+"
+    r"(?:were|as|are)\s+(?P<nat>Chinese|Japanese|Korean|American|British|foreign(?:ers)?)\b",
+    lx.I,
+)
+
+
 @dataclass
 class Figures:
     """Casualty figures of one incident, each with the sentence that supports it."""
@@ -378,6 +390,7 @@ def _figures(cand: Candidate) -> Figures:
     nat: tuple[str, Sentence] | None = None
     zero: dict[str, Sentence] = {}
     safe: Sentence | None = None
+    all_foreign: list[tuple[tuple[str, ...], str, Sentence]] = []
     for s in cand.sentences:
         if "aggregate" in s.flags:
             continue
@@ -397,6 +410,24 @@ def _figures(cand: Candidate) -> Figures:
                 best[foreign_key] = (f.foreign, s)
             if f.nationality and (nat is None or nat[1] is safe):
                 nat = (f.nationality, s)
+        allv = ALL_VICTIMS.search(s.text)
+        if allv and "aggregate" not in s.flags:
+            nat_word = allv.group("nat").capitalize()
+            which = allv.group("who").lower()
+            kinds = (
+                ("killed",)
+                if which in ("dead", "killed")
+                else ("injured",)
+                if which in ("injured", "wounded")
+                else ("killed", "injured")
+            )
+            all_foreign.append((kinds, nat_word, s))
+    for which_kinds, nat_word, s in all_foreign:
+        nat = nat or (nat_word, s)
+        for kind in which_kinds:
+            total = best.get(f"{kind}_total")
+            if total and f"{kind}_foreign" not in best:
+                best[f"{kind}_foreign"] = (total[0], s)
     values: dict[str, int | None] = {}
     sources: dict[str, Sentence | None] = {}
     for kind in ("killed", "injured"):
