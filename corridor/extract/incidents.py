@@ -49,6 +49,8 @@ FIELD_KEY = lx.re.compile(
     r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
+AFTER_EVENT = lx.re.compile(r"\b(?:after|following|since)\s+(?:the\s+|last\s+\w+'s\s+|\w+day's\s+|a\s+)?(?:[\w-]+\s+){0,3}?"
+                            r"(?:attacks?|bombings?|blasts?|killings?|assaults?|explosions?)\b", lx.I)
 LATEST = lx.re.compile(
     r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
     r"(?:attack|bombing|blast|assault|killing|explosion)\b",
@@ -108,6 +110,9 @@ def classify_sentence(sent: Sentence) -> None:
     if lx.INTRODUCES.search(t):
         sent.flags.add("introduces")
     back = lx.BACKREF.search(t)
+    after = AFTER_EVENT.search(t)
+    if after and not any(m.start() < after.start() for m in lx.TRIGGER.finditer(t)):
+        back = back or after  # "Instructors leave after Karachi attack": the attack is earlier news
     if back:
         sent.flags.add("backref")
         if any(m.start() >= back.end() for m in lx.TRIGGER.finditer(t)):

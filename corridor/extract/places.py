@@ -21,6 +21,9 @@ SPEECH_BEFORE = re.compile(
     r"(?:\s+\w+){0,3}\s+(?:in|at|from)\s+(?:the\s+)?$",
     re.I,
 )
+# a list item of a situation report: "2.1 MUSAKHEL - ...", "a. 20 MAR - GWADAR: ..." (not a dateline)
+HEADING_BEFORE = re.compile(r"^\s*(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?$")
+HEADING_AFTER = re.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
 _NOT_PLACE_AFTER = re.compile(
     r"^(?:-(?:bound|based|registered|made|born|origin)\b|\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|"
     r"Chamber|Press\s+Club|Stock\s+Exchange\s+index|Kings|Zalmi|Qalandars|United|Gladiators|Sultans|Nala|Nallah|"
@@ -83,7 +86,9 @@ def tag_places(doc: Doc) -> Doc:
     for sidx, pm in raw:
         sent = doc.sentences[sidx]
         place = _choose(pm.candidates, provinces, unambiguous)
-        locative = bool(LOCATIVE.search(sent.text[: pm.start]))
+        # a heading place ("2.1 MUSAKHEL - highway attacked", "BELA (Lasbela): ...") is where the line's event was
+        heading = bool(HEADING_BEFORE.match(sent.text[: pm.start]) and HEADING_AFTER.match(sent.text[pm.end :]))
+        locative = heading or bool(LOCATIVE.search(sent.text[: pm.start]))
         speech = bool(SPEECH_BEFORE.search(sent.text[: pm.start]) or place.kind == "facility:diplomatic")
         sent.places.append(
             PlaceMention(pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative, speech)
