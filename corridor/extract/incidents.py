@@ -288,7 +288,8 @@ def group(doc: Doc) -> list[Candidate]:
         target = None
         if cands and not anchor and not has_own and (LATEST.search(sent.text) or sent.flags & {"claim", "no_claim"}):
             # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told
-            target = next((c for c in cands if not any("backref_event" in a.flags for a in c.anchors)), cands[-1])
+            target = next((c for c in reversed(cands) if not any("backref_event" in a.flags for a in c.anchors)),
+                          cands[-1])
         elif cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
             target = cands[-1]  # a labelled line of a field report belongs to the event it follows
         elif anchor and "backref_event" in sent.flags and event_date(sent) is None:

@@ -22,7 +22,10 @@ SPEECH_BEFORE = re.compile(
     re.I,
 )
 # a list item of a situation report: "2.1 MUSAKHEL - ...", "a. 20 MAR - GWADAR: ..." (not a dateline)
-HEADING_BEFORE = re.compile(r"^\s*(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?$")
+HEADING_BEFORE = re.compile(
+    r"^\s*(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?"
+    r"|(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+)?\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)$"
+)
 HEADING_AFTER = re.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
 _NOT_PLACE_AFTER = re.compile(
     r"^(?:-(?:bound|based|registered|made|born|origin)\b|\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|"
