@@ -110,7 +110,7 @@ def classify_sentence(sent: Sentence) -> None:
     if lx.INTRODUCES.search(t):
         sent.flags.add("introduces")
     back = lx.BACKREF.search(t)
-    after = AFTER_EVENT.search(t)
+    after = AFTER_EVENT.search(t) if sent.is_title else None
     if after and not any(m.start() < after.start() for m in lx.TRIGGER.finditer(t)):
         back = back or after  # "Instructors leave after Karachi attack": the attack is earlier news
     if back:
