@@ -109,7 +109,7 @@ CLAIM = re.compile(
     r"\b(claimed\s+(?:the\s+)?responsibility|claimed\s+(?:the|this|that)\s+(?:attack|bombing|blast|killing|assault)"
     r"|claiming\s+responsibility|took\s+responsibility|accepted\s+responsibility|owned\s+(?:up\s+)?(?:the\s+)?"
     r"(?:attack|responsibility)|responsibility\s+(?:for\s+the\s+\w+\s+)?was\s+claimed|has\s+claimed|had\s+claimed"
-    r"|in\s+a\s+claim\b|\bclaims?\s+(?:the\s+)?(?:attack|bombing|blast|assault|killing)|(?:said|statement)\b.{0,60}\bit\s+(?:had\s+|has\s+|have\s+)?"
+    r"|in\s+a\s+claim\b|\bclaimed(?=\s*(?:\.|;|$))|\bclaims?\s+(?:the\s+)?(?:attack|bombing|blast|assault|killing)|(?:said|statement)\b.{0,60}\bit\s+(?:had\s+|has\s+|have\s+)?"
     r"(?:\w+\s+)?(?:targeted|attacked|struck|hit|carried\s+out|seized|captured|taken|killed|stormed|hijacked|detonated|"
     r"blown)|(?:said|statement|claimed)\b.{0,80}\b(?:one\s+of\s+)?its\s+(?:own\s+)?(?:fighters?|men|members?|militants?|"
     r"bombers?|attackers?|cadres?|volunteers?)\b|(?:posted|issued|made)\s+a\s+claim|claimed\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:bombings?|blasts?|raids?|ambush(?:es)?|assaults?|attacks?)|(?:were|was)\s+claimed\s+by|(?:said|says|saying|say|stated|statement|spokes\w+)\b.{0,120}\b(?:carried\s+out|conducted|"

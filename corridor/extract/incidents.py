@@ -49,8 +49,11 @@ FIELD_KEY = lx.re.compile(
     r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
-AFTER_EVENT = lx.re.compile(r"\b(?:after|following|since)\s+(?:the\s+|last\s+\w+'s\s+|\w+day's\s+|a\s+)?(?:[\w-]+\s+){0,3}?"
-                            r"(?:attacks?|bombings?|blasts?|killings?|assaults?|explosions?)\b", lx.I)
+AFTER_EVENT = lx.re.compile(
+    r"\b(?:after|following|since)\s+(?:the\s+|last\s+\w+'s\s+|\w+day's\s+|a\s+)?(?:[\w-]+\s+){0,3}?"
+    r"(?:attacks?|bombings?|blasts?|killings?|assaults?|explosions?)\b",
+    lx.I,
+)
 LATEST = lx.re.compile(
     r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
     r"(?:attack|bombing|blast|assault|killing|explosion)\b",
@@ -211,7 +214,8 @@ class Candidate:
     date: DateMention | None = None
     place: Place | None = None
     types: list[str] = field(default_factory=list)
-    claims: list[Sentence] = field(default_factory=list)  # claims made for several attacks at once
+    claims: list[Sentence] = field(default_factory=list)  # claims naming this attack, or made for several at once
+    no_claims: list[Sentence] = field(default_factory=list)  # "nobody claimed Besham"
 
     def add(self, sent: Sentence, anchor: bool) -> None:
         self.sentences.append(sent)
@@ -288,8 +292,7 @@ def group(doc: Doc) -> list[Candidate]:
         target = None
         if cands and not anchor and not has_own and (LATEST.search(sent.text) or sent.flags & {"claim", "no_claim"}):
             # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told
-            target = next((c for c in reversed(cands) if not any("backref_event" in a.flags for a in c.anchors)),
-                          cands[-1])
+            target = next((c for c in reversed(cands) if not _is_old(doc, c)), cands[-1])
         elif cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
             target = cands[-1]  # a labelled line of a field report belongs to the event it follows
         elif anchor and "backref_event" in sent.flags and event_date(sent) is None:
@@ -312,6 +315,21 @@ def group(doc: Doc) -> list[Candidate]:
         target.add(sent, anchor)
     _attach_leading_field_lines(doc, cands)
     return cands
+
+
+def _is_old(doc: Doc, cand: Candidate) -> bool:
+    """An earlier event the report mentions in passing (not its news)."""
+    if any("backref_event" in a.flags for a in cand.anchors):
+        return True
+    d = cand.date
+    if d is None or d.value is None or doc.published is None:
+        return False
+    if d.precision == "day":
+        return (doc.published - d.value).days > 14
+    return (d.value.year, d.value.month if d.precision == "month" else 0) < (
+        doc.published.year,
+        doc.published.month if d.precision == "month" else 0,
+    )
 
 
 def _attach_leading_field_lines(doc: Doc, cands: list[Candidate]) -> None:
@@ -454,14 +472,16 @@ def _figures(cand: Candidate) -> Figures:
 def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
     claimed: bool | None = None
     claim_sent = None
+    if cand.no_claims:
+        return None, False, None, cand.no_claims[0]
     for s in cand.sentences:
-        if "no_claim" in s.flags:
+        if "no_claim" in s.flags and s not in cand.claims:
             claimed, claim_sent = False, s
     # a group that disowned the attack is not its perpetrator, whatever one of its men posted
     denied = {a.actor for s in cand.sentences if "deny" in s.flags for a in s.actors}
-    for s in [*cand.sentences, *cand.claims]:
+    for s in [*cand.claims, *cand.sentences]:
         actors = [a for a in s.actors if a.actor not in denied]
-        if actors and "claim" in s.flags and "deny" not in s.flags:
+        if actors and "claim" in s.flags and "deny" not in s.flags and claim_sent is not s:
             return actors[0].actor, True, s, s
     for s in cand.sentences:
         actors = [a for a in s.actors if a.actor not in denied]
@@ -611,14 +631,35 @@ def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
 def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
     """A claim left outside every incident ("the BLA claimed the wave of attacks") goes to the incident whose
     place it names, else to every incident of the report's news."""
+    from corridor.extract.actors import CLAIM, NO_CLAIM
+
     used = {s.index for c in cands for s in c.sentences}
     for s in doc.sentences:
-        if s.index in used or "claim" not in s.flags or not s.actors or "backref_event" in s.flags:
+        if not s.flags & {"claim", "no_claim"} or "backref_event" in s.flags:
             continue
-        named = [c for c in cands for p in s.places if c.place is not None and c.place.id == p.place.id]
-        targets = named or [c for c in cands if not any("backref_event" in a.flags for a in c.anchors)]
-        for c in targets:
-            c.claims.append(s)
+        # "The Gwadar and Turbat assaults were claimed by the BLA; nobody claimed Besham": clause by clause
+        for clause in lx.re.split(r";|\bwhile\b|\bwhereas\b", s.text):
+            places = [p for p in s.places if p.text in clause]
+            named = [
+                c
+                for c in cands
+                if any(
+                    c.place is not None and places_compatible(p.place, c.place) and p.place.base_kind != "province"
+                    for p in places
+                )
+            ]
+            if NO_CLAIM.search(clause):
+                for c in named:
+                    c.no_claims.append(s)
+            elif CLAIM.search(clause) and any(a.text in clause for a in s.actors):
+                if named:
+                    for c in named:
+                        c.claims.insert(0, s)
+                elif s.index not in used:
+                    # a claim for "the wave of attacks" covers every attack the report brings as news
+                    for c in cands:
+                        if not _is_old(doc, c):
+                            c.claims.append(s)
 
 
 def _document_place(doc: Doc) -> PlaceMention | None:

@@ -53,7 +53,7 @@ MODAL = re.compile(
 FOILED = re.compile(r"\b(?:foiled|thwarted|averted|defused|prevented)\b", I)
 # The sentence refers back to an earlier event.
 BACKREF = re.compile(
-    r"\b(?:follows?|following(?!\s+(?:day|morning|afternoon|evening|night|week))|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
+    r"\b(?:(?:targeted|attacked|hit|struck)\s+before\b|in\s+the\s+past\b|follows?|following(?!\s+(?:day|morning|afternoon|evening|night|week))|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
     r"(?:weeks|months|days|years|a\s+year|a\s+month|a\s+week)\s+after|previous(?:ly)?|earlier\s+(?:attack|bombing|incident|"
     r"assault)|last\s+(?:year|month|January|February|March|April|May|June|July|August|September|October|November|"
     r"December)|recalled|in\s+the\s+wake\s+of|anniversary|a\s+year\s+ago|months\s+ago|years\s+ago|"
