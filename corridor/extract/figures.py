@@ -159,7 +159,7 @@ KILL_L = re.compile(
     re.I,
 )
 KILL_R = re.compile(
-    r"\b(?:shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
+    r"\b(?:put\s+the\s+(?:dead|death\s+toll|toll|number\s+of\s+(?:dead|deaths))\s+at|shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
     r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
     r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|toll\b[^.;]{0,80}?\b(?:rose|risen|climbed|"
     r"reached|jumped|increased|stood|stands|rises|climbs|put|is|was)\s+(?:to|at)|(?:count|number|tally)\s+of\s+(?:the\s+)?"
@@ -281,6 +281,12 @@ AMONG_RE = re.compile(
     rf"(?P<n>{_NUM})\s+(?:people\s+|persons\s+)?(?P<kind>dead|killed|injured|wounded|hurt)\b",
     re.I,
 )
+OF_THE_DEAD = re.compile(
+    rf"(?<![\w-])(?P<sub>{_NUM})\s+of\s+the\s+(?:(?P<n>{_NUM})\s+)?(?P<who>dead|killed|victims|injured|wounded)\s+"
+    rf"(?:were|was|are)\s+(?:\w+\s+)?(?P<nat>{_NAT_RE})\b",
+    re.I,
+)
+BREAKDOWN = re.compile(r"^\s*(?:people|persons|dead|killed|injured|wounded)?\s*[:(—-]\s*(?P<list>[^.;)]{3,160})")
 _PART_GAP = re.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
 _CHAIN_GAP = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$", re.I)
 _REL_GAP = re.compile(
@@ -441,6 +447,27 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 m.group(0),
             )
         )
+    for m in OF_THE_DEAD.finditer(text):
+        sub_n = _value(m.group("sub"))
+        total_n = _value(m.group("n")) if m.group("n") else None
+        if sub_n is None:
+            continue
+        kind = "killed" if m.group("who").lower() in ("dead", "killed", "victims") else "injured"
+        out = [f for f in out if not (f.kind == kind and m.start() <= f.start - offset < m.end())]
+        out.append(Figure(kind, total_n or sub_n, sub_n, NATIONALITIES.get(m.group("nat").lower()),
+                          m.start() + offset, m.end() + offset, m.group(0)))
+    # "toll to six: five Chinese engineers and the driver", "6 x killed (5 x PRC nationals, 1 x driver)"
+    for i, f in enumerate(out):
+        if f.foreign is not None or f.attackers or f.count == 0:
+            continue
+        b = BREAKDOWN.match(text[f.end - offset :])
+        if not b:
+            continue
+        parts = _noun_phrases(b.group("list"))
+        foreign = [np for np in parts if np.foreign and not np.attacker]
+        if foreign and sum(np.count for np in foreign) <= f.count:
+            out[i] = Figure(f.kind, f.count, sum(np.count for np in foreign), foreign[0].nationality, f.start,
+                            f.end, f.text)
     none = NO_CASUALTIES.search(text)
     if not out and none is not None:
         m = none
