@@ -272,12 +272,32 @@ def test_list_exports_name_only_visible_sources(world: World, store: Store) -> N
     iid = world.incidents["GREEN"]
     with store.transaction() as s:
         src = Source(name="Liaison Cell field report", kind="field", created_at=now())
-        doc = Document(sha256="f" * 64, source=src, fetched_at=now(), content_type="text", size_bytes=1, text="x",
-                       tlp="AMBER", owner_org_id=world.orgs["A"])
+        doc = Document(
+            sha256="f" * 64,
+            source=src,
+            fetched_at=now(),
+            content_type="text",
+            size_bytes=1,
+            text="x",
+            tlp="AMBER",
+            owner_org_id=world.orgs["A"],
+        )
         s.add_all([src, doc])
         s.flush()
-        s.add(Mention(document_id=doc.id, incident_id=iid, ordinal=0, event_type="bombing", date=date(2024, 11, 2),
-                      date_precision="day", is_new=True, confidence=0.9, evidence=[], created_at=now()))
+        s.add(
+            Mention(
+                document_id=doc.id,
+                incident_id=iid,
+                ordinal=0,
+                event_type="bombing",
+                date=date(2024, 11, 2),
+                date_precision="day",
+                is_new=True,
+                confidence=0.9,
+                evidence=[],
+                created_at=now(),
+            )
+        )
     for fmt in ("csv", "geojson", "json"):
         other = world.get("/api/v1/incidents", org="B", role="analyst", params={"format": fmt}).text
         own = world.get("/api/v1/incidents", org="A", role="analyst", params={"format": fmt}).text

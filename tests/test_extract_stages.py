@@ -188,3 +188,71 @@ def test_claim_of_responsibility() -> None:
     assert len(res.incidents) == 1
     assert res.incidents[0].perpetrator == "BLA" and res.incidents[0].claimed is True
     assert res.incidents[0].event_type == "attack_on_facility"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "wounding at least five people, three of them Chinese nationals, officials said.",
+            [("injured", 5, 3, "Chinese")],
+        ),
+        ("Nine Chinese among 12 dead as bus plunges into ravine", [("killed", 12, 9, "Chinese")]),
+        ("the toll rose to six: five Chinese engineers and the driver, police said.", [("killed", 6, 5, "Chinese")]),
+        ("6 x killed (5 x PRC nationals, 1 x Pakistani driver).", [("killed", 6, 5, "Chinese")]),
+        ("Seven of the dead were Japanese tourists.", [("killed", 7, 7, "Japanese")]),
+        ("Apart from the attacker, nobody died in the blast.", [("killed", 0, None, None)]),
+        ("2 x PRC nationals (technicians at a mill) WIA.", [("injured", 2, 2, "Chinese")]),
+        ("Twenty-eight people were injured.", [("injured", 28, None, None)]),
+        (
+            "hit a vehicle carrying Chinese engineers, killing five of them and their driver.",
+            [("killed", 6, 5, "Chinese")],
+        ),
+        (
+            "The death toll from Saturday's bombing has risen to 26, and 62 people are being treated for their injuries.",
+            [("killed", 26, None, None), ("injured", 62, None, None)],
+        ),
+    ],
+)
+def test_figures_breakdowns_and_partitives(text: str, want: list[tuple[object, ...]]) -> None:
+    got = [(f.kind, f.count, f.foreign, f.nationality) for f in find_figures(text) if not f.attackers]
+    assert sorted(got, key=str) == sorted(want, key=str)
+
+
+def test_dateline_and_statement_dates_are_not_event_dates() -> None:
+    res = extract_text(
+        "QUETTA, Nov 10 (Wire) - A bomb went off at a checkpoint in Quetta late on Saturday, killing three "
+        "policemen, officials said on Sunday.",
+        date(2024, 11, 10),
+    )
+    assert res.incidents[0].date == "2024-11-09"
+
+
+def test_situation_report_lists_several_attacks() -> None:
+    res = extract_text(
+        "WEEKLY SITREP\n"
+        "a. 20 MAR - GWADAR: Armed assault on the port authority complex. 2 x soldiers killed. BLA claimed.\n"
+        "b. 26 MAR - BESHAM (Shangla): Suicide VBIED rammed staff vehicle. 6 x killed (5 x PRC nationals, "
+        "1 x Pakistani driver). No claim.",
+        date(2024, 3, 27),
+    )
+    by_city = {i.place.city: i for i in res.incidents}
+    assert set(by_city) == {"Gwadar", "Besham"}
+    assert by_city["Gwadar"].perpetrator == "BLA" and by_city["Gwadar"].claimed is True
+    assert by_city["Besham"].claimed is False and by_city["Besham"].perpetrator is None
+    assert (by_city["Besham"].killed_total, by_city["Besham"].killed_foreign) == (6, 5)
+    assert by_city["Besham"].event_type == "suicide_bombing" and by_city["Besham"].date == "2024-03-26"
+
+
+def test_field_report_labelled_lines() -> None:
+    res = extract_text(
+        "FLASH REPORT\nDTG: 05 NOV 2024 1430 PKT\nWHO: 2 x PRC nationals WIA.\n"
+        "WHAT: Guard fired 15 rounds at the two PRC nationals inside a textile mill.\n"
+        "WHERE: SITE area, Karachi.\nCLAIM: none.",
+        date(2024, 11, 5),
+    )
+    assert len(res.incidents) == 1
+    inc = res.incidents[0]
+    assert inc.place.city == "Karachi" and inc.date == "2024-11-05"
+    assert (inc.injured_total, inc.injured_foreign, inc.foreign_nationality) == (2, 2, "Chinese")
+    assert inc.claimed is False
