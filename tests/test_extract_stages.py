@@ -209,7 +209,8 @@ def test_claim_of_responsibility() -> None:
             [("killed", 6, 5, "Chinese")],
         ),
         (
-            "The death toll from Saturday's bombing has risen to 26, and 62 people are being treated for their injuries.",
+            "The death toll from Saturday's bombing has risen to 26, and 62 people are being treated "
+            "for their injuries.",
             [("killed", 26, None, None), ("injured", 62, None, None)],
         ),
     ],
