@@ -454,8 +454,17 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             continue
         kind = "killed" if m.group("who").lower() in ("dead", "killed", "victims") else "injured"
         out = [f for f in out if not (f.kind == kind and m.start() <= f.start - offset < m.end())]
-        out.append(Figure(kind, total_n or sub_n, sub_n, NATIONALITIES.get(m.group("nat").lower()),
-                          m.start() + offset, m.end() + offset, m.group(0)))
+        out.append(
+            Figure(
+                kind,
+                total_n or sub_n,
+                sub_n,
+                NATIONALITIES.get(m.group("nat").lower()),
+                m.start() + offset,
+                m.end() + offset,
+                m.group(0),
+            )
+        )
     # "toll to six: five Chinese engineers and the driver", "6 x killed (5 x PRC nationals, 1 x driver)"
     for i, f in enumerate(out):
         if f.foreign is not None or f.attackers or f.count == 0:
@@ -466,8 +475,9 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
         parts = _noun_phrases(b.group("list"))
         foreign = [np for np in parts if np.foreign and not np.attacker]
         if foreign and sum(np.count for np in foreign) <= f.count:
-            out[i] = Figure(f.kind, f.count, sum(np.count for np in foreign), foreign[0].nationality, f.start,
-                            f.end, f.text)
+            out[i] = Figure(
+                f.kind, f.count, sum(np.count for np in foreign), foreign[0].nationality, f.start, f.end, f.text
+            )
     none = NO_CASUALTIES.search(text)
     if not out and none is not None:
         m = none

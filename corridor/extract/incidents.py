@@ -36,7 +36,9 @@ _STRONG_FACILITY = lx.re.compile(
     r"\b(?:storm|stormed|storming|laid\s+siege|lay\s+siege|besieged?|breached|(?:force|forced|forcing)\s+(?:their|its|his)\s+way|"
     r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
     r"building|premises|station)|(?:attack|assault|raid)\s+on\s+(?:[\w-]+,?\s+){0,4}(?:naval\s+air\s+station|air\s*base|"
-    r"cantonment|camp|base|complex|compound|consulate|headquarters|port\s+authority|installation|prison|jail)|rammed\s+(?:\w+\s+){0,4}into\s+(?:the\s+)?(?:main\s+)?(?:gate|wall|entrance)"
+    r"cantonment|camp|base|complex|compound|consulate|headquarters|port\s+authority|installation|prison|jail)|(?:rammed|drove|driven)\s+(?:[\w-]+\s+){0,4}into\s+(?:the\s+|a\s+)?(?:main\s+)?(?:gate|wall|entrance|post|"
+    r"check\s*post|building|compound|camp|station)\b|(?:tried|attempted|trying)\s+(?:and\s+failed\s+)?to\s+(?:enter|get\s+into|"
+    r"break\s+into|breach)"
     r"|(?:gate|wall|perimeter)\s+of\s+(?:the\s+|a\s+)?(?:[\w-]+\s+){0,3}(?:camp|base|complex|compound|cantonment|"
     r"garrison|fort|headquarters|airbase|station))\b",
     lx.I,
