@@ -468,6 +468,131 @@ def serve(
     )
 
 
+risk_app = typer.Typer(help="Risk of places and areas (Hawkes model on an h3 grid); backtests.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+
+
+def _risk_model():
+    """The risk model over the bundled history and the store's incidents."""
+    import sqlalchemy as sa
+
+    from corridor.risk.service import Incident as RiskIncident
+    from corridor.risk.service import build_model
+    from corridor.store.queries import incidents_query
+
+    store, _ = _store()
+    extra = []
+    with store.sessions() as session:
+        q = incidents_query(SYSTEM).where(sa.and_(sa.text("lat IS NOT NULL"), sa.text("date IS NOT NULL")))
+        for inc in session.scalars(q):
+            if inc.status == "retracted" or inc.date_precision == "year" or inc.lat is None or inc.lon is None:
+                continue
+            day = inc.date if inc.date_precision == "day" else inc.date.replace(day=15)
+            extra.append(
+                RiskIncident(
+                    inc.id,
+                    day,
+                    inc.lat,
+                    inc.lon,
+                    inc.city or inc.place_name or "?",
+                    inc.event_type,
+                    inc.killed_total,
+                    bool(inc.killed_foreign or inc.injured_foreign),
+                    "store",
+                )
+            )
+    return build_model(extra)
+
+
+def _where(text: str) -> tuple[float, float, str]:
+    from corridor.geo import get_gazetteer
+
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[0]), float(parts[1]), text
+        except ValueError:
+            pass
+    found = [p for p in get_gazetteer().lookup(text) if p.is_domestic and p.lat is not None]
+    if not found:
+        raise UserError(f"{text!r} is neither LAT,LON nor a place in Pakistan's gazetteer")
+    p = found[0]
+    assert p.lat is not None and p.lon is not None
+    return p.lat, p.lon, f"{p.name} ({p.district or p.province})"
+
+
+@risk_app.command("at")
+def risk_at(
+    where: Annotated[str, typer.Argument(help="LAT,LON or a place name")],
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Rating 1-5 of a place on a day, with the incidents that raised it."""
+    from corridor.clock import now
+    from corridor.risk.service import RiskError
+
+    lat, lon, label = _where(where)
+    day = _date(on, "--date") or now().date()
+    try:
+        r = _risk_model().rate(lat, lon, day)
+    except RiskError as exc:
+        raise UserError(str(exc)) from None
+    out.print(
+        f"[bold]{label}[/] on {r['date']}: rating {r['rating']} ({r['label']}) — "
+        f"{r['expected_attacks_per_year_within_25km']} attacks/year expected within 25 km "
+        f"(background {r['background_share']:.0%}, trend {r['trend']})"
+    )
+    for x in r["raised_by"]:
+        out.print(
+            f"  raised by {x['date']} {x['event_type']} at {x['place']} ({x['distance_km']} km): {x['share']:.0%}"
+        )
+
+
+@risk_app.command("area")
+def risk_area(
+    name: Annotated[str, typer.Argument(help="Province or district")],
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Rating of a province or district: the mean over its cells, its worst cell, the spread of ratings."""
+    from corridor.clock import now
+    from corridor.risk.service import RiskError
+
+    day = _date(on, "--date") or now().date()
+    try:
+        r = _risk_model().area(name, day)
+    except RiskError as exc:
+        raise UserError(str(exc)) from None
+    out.print_json(json.dumps(r))
+
+
+@risk_app.command("backtest")
+def risk_backtest(
+    cutoff: Annotated[str, typer.Option(help="Fit before this date (YYYY-MM-DD)")] = "2024-01-01",
+    months: Annotated[int, typer.Option(help="Months scored after the cutoff")] = 12,
+) -> None:
+    """Fit before the cutoff, score the following months against baselines."""
+    from corridor.risk.service import RiskError, backtest
+
+    cut = _date(cutoff, "--cutoff")
+    assert cut is not None
+    try:
+        b = backtest(cut, months)
+    except RiskError as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"fit on {b.train_events} incidents before {b.cutoff}; scored {b.test_events} until {b.until}")
+    out.print("parameters: " + ", ".join(f"{k} {v:.3g}" for k, v in b.params.items()))
+    t = Table(title="predictive log-likelihood per event (higher is better) and hit rates")
+    for col in ("model", "log-lik/event", "hits @1%", "hits @5%", "hits @10%"):
+        t.add_column(col)
+    for name in ("hawkes", "kde", "province", "uniform"):
+        hits = b.hit_rate.get(name, {})
+        t.add_row(
+            name,
+            f"{b.loglik_per_event[name]:.3f}",
+            *(f"{hits.get(k, float('nan')):.3f}" if hits else "–" for k in ("1%", "5%", "10%")),
+        )
+    out.print(t)
+
+
 @app.command("eval")
 def eval_cmd(
     gold: Annotated[Path, typer.Argument(help="Gold labels, JSONL {id, published, incidents}.")],

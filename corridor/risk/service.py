@@ -1,0 +1,347 @@
+"""Risk service: fit the Hawkes model on the incident history, rate places and areas 1-5 with reasons, and
+backtest against simple baselines.
+
+Data: the bundled history of documented attacks (corridor/data/history/attacks_pk.csv) plus the incidents in
+the store (not retracted or merged, with coordinates and at least month precision), de-duplicated. The bundled
+table is a documented sample, not a census: expected counts are calibrated to the annual totals of the PIPS
+security reports (annual_counts.csv) before they are mapped to ratings.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import h3
+import numpy as np
+
+from corridor.geo.gazetteer import Place, distance_km, get_gazetteer
+from corridor.risk.hawkes import Events, HawkesModel, fit, log_likelihood, with_events
+
+HISTORY = Path(__file__).resolve().parents[1] / "data" / "history"
+RES = 5
+COVER_RINGS = 4  # cells within ~40 km of a populated place are where attacks can happen
+RADIUS_KM = 25.0  # ratings speak of the expected attacks per year within this distance
+# expected attacks per year within 25 km (calibrated to national totals) -> rating
+THRESHOLDS = [(0.25, 1, "minimal"), (1.0, 2, "low"), (4.0, 3, "moderate"), (12.0, 4, "high"), (math.inf, 5, "extreme")]
+
+
+class RiskError(ValueError):
+    """A question the model cannot answer (outside the country, unknown place, no data): say so, never guess."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    day: date
+    lat: float
+    lon: float
+    place: str
+    event_type: str
+    killed: int | None
+    foreign: bool
+    source: str
+
+
+def load_history(path: Path = HISTORY / "attacks_pk.csv") -> list[Incident]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            d = date.fromisoformat(row["date"])
+            if row.get("date_precision") == "month":
+                d = d.replace(day=15)
+            out.append(
+                Incident(
+                    row["id"],
+                    d,
+                    float(row["lat"]),
+                    float(row["lon"]),
+                    row["city"],
+                    row["event_type"],
+                    int(row["killed"]) if row["killed"] else None,
+                    bool(row["killed_foreign"]) or row["target"] == "foreign_nationals",
+                    row["source_name"],
+                )
+            )
+    return out
+
+
+def calibration(history: list[Incident], path: Path = HISTORY / "annual_counts.csv") -> float:
+    """How many attacks the national count records for each attack in the bundled table (mean over years)."""
+    per_year: dict[int, int] = defaultdict(int)
+    for inc in history:
+        per_year[inc.day.year] += 1
+    ratios = []
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["region"] == "Pakistan" and row["source_name"].startswith("PIPS") and row["attacks"]:
+                y = int(row["year"])
+                if per_year.get(y):
+                    ratios.append(int(row["attacks"]) / per_year[y])
+    return float(np.median(ratios)) if ratios else 1.0
+
+
+@lru_cache(maxsize=1)
+def covered_cells() -> dict[str, Place]:
+    """Cells where attacks can happen (near Pakistan's towns), each with its nearest place for area queries."""
+    places = [
+        p
+        for p in get_gazetteer().places
+        if p.is_domestic
+        and p.lat is not None
+        and p.lon is not None
+        and p.base_kind in ("city", "town", "facility", "neighbourhood")
+    ]
+    out: dict[str, tuple[float, Place]] = {}
+    for p in places:
+        assert p.lat is not None and p.lon is not None
+        home = h3.latlng_to_cell(p.lat, p.lon, RES)
+        for c in h3.grid_disk(home, COVER_RINGS):
+            lat, lon = h3.cell_to_latlng(c)
+            d = distance_km(lat, lon, p.lat, p.lon)
+            if c not in out or d < out[c][0]:
+                out[c] = (d, p)
+    return {c: v[1] for c, v in out.items()}
+
+
+@dataclass
+class RiskModel:
+    model: HawkesModel
+    incidents: list[Incident]
+    scale: float  # national attacks per table attack
+
+    def check_point(self, lat: float, lon: float) -> str:
+        cell = h3.latlng_to_cell(lat, lon, RES)
+        if cell not in covered_cells():
+            raise RiskError(f"{lat:.4f},{lon:.4f} is outside the area the model covers (Pakistan's populated areas)")
+        return cell
+
+    def check_day(self, day: date) -> float:
+        ev = self.model.events
+        first = ev.origin
+        last = ev.origin + timedelta(days=int(ev.t.max()))
+        if day < first:
+            raise RiskError(f"{day} is before the incident history starts ({first})")
+        if day > last + timedelta(days=366):
+            raise RiskError(f"{day} is more than a year after the last incident in the data ({last})")
+        return self.model.day_of(day)
+
+    def expected_per_year(self, lat: float, lon: float, t: float) -> tuple[float, float, np.ndarray]:
+        """Calibrated expected attacks per year within RADIUS_KM, its background part, and contributions."""
+        cell = self.check_point(lat, lon)
+        bg = self.model.background(cell)
+        trig, contrib = self.model.triggered(lat, lon, t)
+        k = math.pi * RADIUS_KM**2 * 365.0 * self.scale
+        return (bg + trig) * k, bg * k, contrib * k
+
+    def rate(self, lat: float, lon: float, day: date) -> dict[str, Any]:
+        t = self.check_day(day)
+        total, bg, contrib = self.expected_per_year(lat, lon, t)
+        before, _, _ = self.expected_per_year(lat, lon, t - 90)
+        level, label = rating(total)
+        top = np.argsort(contrib)[::-1][:5]
+        raised = [
+            {
+                "id": self.incidents_by_id[self.model.events.ids[i]].id,
+                "date": self.incidents_by_id[self.model.events.ids[i]].day.isoformat(),
+                "place": self.incidents_by_id[self.model.events.ids[i]].place,
+                "event_type": self.incidents_by_id[self.model.events.ids[i]].event_type,
+                "distance_km": round(
+                    distance_km(lat, lon, float(self.model.events.lat[i]), float(self.model.events.lon[i])), 1
+                ),
+                "share": round(float(contrib[i] / total), 3),
+            }
+            for i in top
+            if contrib[i] > 0.01 * total
+        ]
+        trend = "rising" if total > before * 1.25 else "falling" if total < before / 1.25 else "steady"
+        return {
+            "lat": lat,
+            "lon": lon,
+            "date": day.isoformat(),
+            "rating": level,
+            "label": label,
+            "expected_attacks_per_year_within_25km": round(total, 2),
+            "background_share": round(bg / total, 3) if total else 1.0,
+            "raised_by": raised,
+            "trend": trend,
+            "ninety_days_earlier": round(before, 2),
+        }
+
+    @property
+    def incidents_by_id(self) -> dict[str, Incident]:
+        return {i.id: i for i in self.incidents}
+
+    def area(self, name: str, day: date) -> dict[str, Any]:
+        gaz = get_gazetteer()
+        target = gaz.province(name) or gaz.district(name)
+        if target is None:
+            raise RiskError(f"no province or district called {name!r}")
+        key = "province" if target.base_kind == "province" else "district"
+        cells = [c for c, p in covered_cells().items() if getattr(p, key) == target.name]
+        if not cells:
+            raise RiskError(f"{target.name}: no covered cells")
+        t = self.check_day(day)
+        rates = []
+        for c in cells:
+            lat, lon = h3.cell_to_latlng(c)
+            rates.append((self.expected_per_year(lat, lon, t)[0], c))
+        rates.sort(reverse=True)
+        mean = float(np.mean([r for r, _ in rates]))
+        worst_lat, worst_lon = h3.cell_to_latlng(rates[0][1])
+        level, label = rating(mean)
+        return {
+            "area": target.name,
+            "kind": key,
+            "date": day.isoformat(),
+            "cells": len(cells),
+            "rating": level,
+            "label": label,
+            "mean_expected_attacks_per_year_within_25km": round(mean, 2),
+            "worst": {
+                "lat": round(worst_lat, 4),
+                "lon": round(worst_lon, 4),
+                **dict(zip(("rating", "label"), rating(rates[0][0]), strict=True)),
+                "expected_attacks_per_year_within_25km": round(rates[0][0], 2),
+            },
+            "share_of_cells_by_rating": {
+                str(k): round(sum(1 for r, _ in rates if rating(r)[0] == k) / len(rates), 3) for k in range(1, 6)
+            },
+        }
+
+
+def rating(expected: float) -> tuple[int, str]:
+    for limit, level, label in THRESHOLDS:
+        if expected < limit:
+            return level, label
+    return 5, "extreme"
+
+
+def _events(incidents: list[Incident], origin: date | None = None) -> Events:
+    return Events.build([(i.id, i.day, i.lat, i.lon) for i in incidents], origin=origin, res=RES)
+
+
+def build_model(extra: list[Incident] | None = None, until: date | None = None) -> RiskModel:
+    history = load_history()
+    incidents = _merge(history, extra or [])
+    if until is not None:
+        incidents = [i for i in incidents if i.day < until]
+    if len(incidents) < 10:
+        raise RiskError("not enough incidents with dates and coordinates to fit the model")
+    ev = _events(incidents)
+    t_end = ev.t.max() + 1.0 if until is None else float((until - ev.origin).days)
+    model = fit(ev, set(covered_cells()), t_end=t_end)
+    return RiskModel(model, incidents, calibration(history))
+
+
+def _merge(history: list[Incident], extra: list[Incident]) -> list[Incident]:
+    """Store incidents join the history unless the history already has them (same day ±1, within 30 km)."""
+    out = list(history)
+    for inc in extra:
+        if not any(
+            abs((h.day - inc.day).days) <= 1 and distance_km(h.lat, h.lon, inc.lat, inc.lon) <= 30 for h in history
+        ):
+            out.append(inc)
+    return sorted(out, key=lambda i: (i.day, i.id))
+
+
+# ---------------------------------------------------------------- backtest
+
+
+@dataclass
+class Backtest:
+    cutoff: date
+    until: date
+    train_events: int
+    test_events: int
+    params: dict[str, float]
+    loglik_per_event: dict[str, float]
+    hit_rate: dict[str, dict[str, float]]
+
+
+def backtest(cutoff: date, months: int = 12, extra: list[Incident] | None = None) -> Backtest:
+    """Fit before `cutoff`, score the next `months`: predictive log-likelihood per event against baselines
+    (uniform over covered cells, per-province rate, historical kernel density) and hit rates at 1/5/10% of the
+    covered area flagged."""
+    incidents = _merge(load_history(), extra or [])
+    until = cutoff + timedelta(days=int(months * 30.44))
+    train = [i for i in incidents if i.day < cutoff]
+    test = [i for i in incidents if cutoff <= i.day < until]
+    if len(train) < 10 or not test:
+        raise RiskError(f"backtest needs incidents before {cutoff} and between {cutoff} and {until}")
+    full = _events([i for i in incidents if i.day < until])
+    tr = _events(train, origin=full.origin)
+    t0, t1 = float((cutoff - full.origin).days), float((until - full.origin).days)
+    cells = covered_cells()
+    hawkes = with_events(fit(tr, set(cells), t_end=t0), full)
+    ll_h, n = log_likelihood(hawkes, t0, t1)
+    area = hawkes.cell_area
+    total_area = area * len(cells)
+    dur = t1 - t0
+    rate_train = len(train) / t0
+    test_pts = [(i.lat, i.lon) for i in test]
+    # uniform baseline
+    lam_u = rate_train / total_area
+    ll_u = sum(math.log(lam_u) for _ in test) - rate_train * dur
+    # per-province baseline
+    prov_cells: dict[str | None, int] = defaultdict(int)
+    for p in cells.values():
+        prov_cells[p.province] += 1
+    prov_count: dict[str | None, int] = defaultdict(int)
+    for i in train:
+        c = h3.latlng_to_cell(i.lat, i.lon, RES)
+        prov_count[cells[c].province if c in cells else None] += 1
+
+    def prov_lam(lat: float, lon: float) -> float:
+        c = h3.latlng_to_cell(lat, lon, RES)
+        p = cells[c].province if c in cells else None
+        return max(prov_count[p], 0.5) / t0 / (max(prov_cells[p], 1) * area)
+
+    ll_p = (
+        sum(math.log(prov_lam(a, b)) for a, b in test_pts) - sum(max(prov_count[p], 0.5) / t0 for p in prov_cells) * dur
+    )
+    # kernel density baseline (bandwidth 25 km), the long-run hot spots
+    tx, ty = np.array([i.lat for i in train]), np.array([i.lon for i in train])
+    from corridor.risk.hawkes import project
+
+    px, py = project(tx, ty)
+
+    def kde(lat: float, lon: float, h: float = 25.0) -> float:
+        qx, qy = project(np.array([lat]), np.array([lon]))
+        d2 = (px - qx[0]) ** 2 + (py - qy[0]) ** 2
+        return float(np.exp(-d2 / (2 * h * h)).sum() / (2 * math.pi * h * h) / t0) + 1e-12
+
+    ll_k = sum(math.log(kde(a, b)) for a, b in test_pts) - rate_train * dur
+    # hit rates: cells ranked by each method's expected count over the test window
+    centres = {c: h3.cell_to_latlng(c) for c in cells}
+    mid = (t0 + t1) / 2
+    scores = {
+        "hawkes": {
+            c: hawkes.background(c) + hawkes.triggered(la, lo, mid, before=t0)[0] for c, (la, lo) in centres.items()
+        },
+        "province": {c: prov_lam(la, lo) for c, (la, lo) in centres.items()},
+        "kde": {c: kde(la, lo) for c, (la, lo) in centres.items()},
+    }
+    test_cells = [h3.latlng_to_cell(a, b, RES) for a, b in test_pts]
+    hits: dict[str, dict[str, float]] = {}
+    for name, sc in scores.items():
+        ranked = sorted(sc, key=lambda c: -sc[c])
+        hits[name] = {}
+        for frac in (0.01, 0.05, 0.10):
+            flagged = set(ranked[: max(1, int(len(ranked) * frac))])
+            hits[name][f"{int(frac * 100)}%"] = round(sum(1 for c in test_cells if c in flagged) / len(test_cells), 3)
+    return Backtest(
+        cutoff,
+        until,
+        len(train),
+        n,
+        {"alpha": hawkes.alpha, "omega_per_day": hawkes.omega, "sigma_km": hawkes.sigma},
+        {"hawkes": ll_h / n, "uniform": ll_u / n, "province": ll_p / n, "kde": ll_k / n},
+        hits,
+    )
