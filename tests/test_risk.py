@@ -1,0 +1,105 @@
+"""The risk model: it recovers a known process, beats simple baselines on real history, explains itself, and
+refuses questions it cannot answer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import h3
+import pytest
+
+from corridor.risk.hawkes import Events, HawkesModel, fit, log_likelihood, simulate, with_events
+from corridor.risk.service import RiskError, backtest, build_model
+
+BOX = (28.0, 66.0, 31.0, 70.0)
+TRUE = {"rate": 1.0, "alpha": 0.5, "omega": 0.05, "sigma": 15.0}
+
+
+def test_fit_recovers_a_simulated_hawkes_process() -> None:
+    days = 4000.0
+    rows = simulate(BOX, TRUE["rate"], TRUE["alpha"], TRUE["omega"], TRUE["sigma"], days, seed=3)
+    full = Events.build(rows)
+    train_end = 3200.0
+    train = Events.build([r for r in rows if (r[1] - full.origin).days < train_end], origin=full.origin)
+    poly = h3.LatLngPoly([(BOX[0], BOX[1]), (BOX[0], BOX[3]), (BOX[2], BOX[3]), (BOX[2], BOX[1])])
+    cover = set(h3.h3shape_to_cells(poly, 5))
+    model = fit(train, cover, t_end=train_end)
+    assert model.alpha == pytest.approx(TRUE["alpha"], rel=0.10)
+    assert model.omega == pytest.approx(TRUE["omega"], rel=0.10)
+    assert model.sigma == pytest.approx(TRUE["sigma"], rel=0.10)
+    # predictive log-likelihood on the held-out days: within 2% of the true model's
+    fitted_ll, n = log_likelihood(with_events(model, full), train_end, days)
+    true_model = HawkesModel(
+        mu={c: TRUE["rate"] / len(cover) for c in cover},
+        cell_area=model.cell_area,
+        alpha=TRUE["alpha"],
+        omega=TRUE["omega"],
+        sigma=TRUE["sigma"],
+        res=5,
+        max_days=180,
+        max_km=100,
+        events=full,
+        floor=1e-12,
+    )
+    true_ll, _ = log_likelihood(true_model, train_end, days)
+    assert n > 1000
+    assert abs(fitted_ll - true_ll) / abs(true_ll) < 0.02
+
+
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    return build_model()
+
+
+def test_rating_explains_itself(model) -> None:  # type: ignore[no-untyped-def]
+    # four days after the suicide bombing near Karachi airport (6 Oct 2024, in the bundled history)
+    r = model.rate(24.9065, 67.1608, date(2024, 10, 10))
+    assert 1 <= r["rating"] <= 5 and r["label"]
+    assert r["trend"] == "rising"
+    assert r["raised_by"] and r["raised_by"][0]["date"] == "2024-10-06"
+    assert 0 < r["background_share"] < 1
+    before = model.rate(24.9065, 67.1608, date(2024, 10, 1))
+    assert r["expected_attacks_per_year_within_25km"] > before["expected_attacks_per_year_within_25km"]
+
+
+def test_quetta_rates_higher_than_islamabad(model) -> None:  # type: ignore[no-untyped-def]
+    day = date(2025, 6, 1)
+    quetta = model.rate(30.19, 67.0, day)
+    islamabad = model.rate(33.70, 73.05, day)
+    assert quetta["rating"] > islamabad["rating"]
+
+
+def test_area_rating(model) -> None:  # type: ignore[no-untyped-def]
+    r = model.area("Balochistan", date(2025, 6, 1))
+    assert r["kind"] == "province" and r["cells"] > 100
+    assert r["worst"]["rating"] >= r["rating"]
+    assert sum(r["share_of_cells_by_rating"].values()) == pytest.approx(1.0, abs=0.01)
+    assert model.area("Kech", date(2025, 6, 1))["kind"] == "district"
+
+
+def test_questions_it_cannot_answer(model) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RiskError, match="outside"):
+        model.rate(40.4, 49.9, date(2024, 1, 1))  # Baku
+    with pytest.raises(RiskError, match="after the last incident"):
+        model.rate(30.19, 67.0, date(2031, 1, 1))
+    with pytest.raises(RiskError, match="before the incident history"):
+        model.rate(30.19, 67.0, date(2010, 1, 1))
+    with pytest.raises(RiskError, match="no province or district"):
+        model.area("Atlantis", date(2024, 1, 1))
+
+
+def test_backtest_beats_baselines_on_the_bundled_history() -> None:
+    b = backtest(date(2024, 1, 1), months=12)
+    assert b.test_events > 20
+    ll = b.loglik_per_event
+    assert ll["hawkes"] > ll["kde"] > ll["uniform"]
+    assert ll["hawkes"] > ll["province"]
+    assert b.hit_rate["hawkes"]["10%"] > b.hit_rate["province"]["10%"]
+
+
+def test_cli_risk(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("risk", "at", "Karachi airport", "--date", "2024-10-10")
+    assert r.returncode == 0, r.stderr
+    assert "rating" in r.stdout and "raised by 2024-10-06" in r.stdout
+    bad = cli("risk", "at", "Atlantis")
+    assert bad.returncode == 2 and "gazetteer" in bad.stderr
