@@ -305,3 +305,19 @@ def test_list_exports_name_only_visible_sources(world: World, store: Store) -> N
         assert "Liaison Cell field report" in own, fmt
     shown = world.get(f"/api/v1/incidents/{iid}", org="B", role="staff").json()
     assert shown["mentions"] == [] and "Liaison Cell field report" not in str(shown)
+
+
+def test_risk_endpoints_rate_from_public_incidents_only(world: World) -> None:
+    r = world.get("/api/v1/risk/at", params={"place": "Karachi airport", "date": "2024-10-10"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert 1 <= body["rating"] <= 5 and body["raised_by"][0]["date"] == "2024-10-06"
+    # the world's incidents of every TLP sit in Quetta in November 2024: only CLEAR and GREEN may be reasons
+    q = world.get("/api/v1/risk/at", params={"lat": 30.19, "lon": 67.0, "date": "2024-11-10"}, org="B").json()
+    ids = {x["id"] for x in q["raised_by"]}
+    for tlp in ("AMBER", "AMBER+STRICT", "RED"):
+        assert world.incidents[tlp] not in ids
+    area = world.get("/api/v1/risk/area", params={"name": "Balochistan", "date": "2025-01-01"})
+    assert area.status_code == 200 and area.json()["kind"] == "province"
+    bad = world.get("/api/v1/risk/at", params={"lat": 40.4, "lon": 49.9})
+    assert bad.status_code == 422 and "outside" in bad.json()["detail"]

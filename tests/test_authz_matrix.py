@@ -219,6 +219,14 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("get", "/api/v1/gazetteer"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/gazetteer?q=Quetta"},
     ("get", "/api/v1/audit"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/audit"},
     ("get", "/api/v1/health"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/health"},
+    ("get", "/api/v1/risk/at"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": "/api/v1/risk/at?place=Quetta&date=2025-06-01",
+    },
+    ("get", "/api/v1/risk/area"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": "/api/v1/risk/area?name=Kech&date=2025-06-01",
+    },
 }
 
 

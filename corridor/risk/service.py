@@ -345,3 +345,37 @@ def backtest(cutoff: date, months: int = 12, extra: list[Incident] | None = None
         {"hawkes": ll_h / n, "uniform": ll_u / n, "province": ll_p / n, "kde": ll_k / n},
         hits,
     )
+
+
+def store_incidents(session: Any, public_only: bool = True) -> list[Incident]:
+    """Incidents from the store for the model. With public_only, only CLEAR and GREEN ones: a rating (and the
+    incidents it names as its reasons) is shown to every member, so restricted incidents must not shape it."""
+    import sqlalchemy as sa
+
+    from corridor.store.tables import Incident as Row
+
+    q = sa.select(Row).where(
+        Row.status.notin_(("merged", "retracted")),
+        Row.lat.is_not(None),
+        Row.date.is_not(None),
+        Row.date_precision.in_(("day", "month")),
+    )
+    if public_only:
+        q = q.where(Row.tlp.in_(("CLEAR", "GREEN")))
+    out = []
+    for r in session.scalars(q):
+        day = r.date if r.date_precision == "day" else r.date.replace(day=15)
+        out.append(
+            Incident(
+                r.id,
+                day,
+                float(r.lat),
+                float(r.lon),
+                r.city or r.place_name or "?",
+                r.event_type,
+                r.killed_total,
+                bool(r.killed_foreign or r.injured_foreign),
+                "store",
+            )
+        )
+    return out

@@ -33,9 +33,12 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 def _check_fetchable(request: Request, url: str) -> None:
     """Refuse URLs that resolve to private, loopback or link-local addresses (server-side request forgery),
     unless the server was started with private fetching allowed (tests, closed networks)."""
+    try:
+        host = urlparse(url).hostname or ""
+    except ValueError as exc:
+        raise Problem(422, "Validation failed", f"not a usable URL: {exc}") from None
     if request.app.state.allow_private_fetch:
         return
-    host = urlparse(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError, ValueError):
@@ -131,7 +134,7 @@ def from_url(
     except InputError as exc:
         raise Problem(422, "Validation failed", str(exc)) from None
     item = Item(
-        Path(urlparse(body.url).path or "/"),
+        Path("url"),
         body.published,
         body.url,
         body.outlet,
