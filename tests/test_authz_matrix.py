@@ -223,6 +223,10 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "method": "GET",
         "url": "/api/v1/risk/at?place=Quetta&date=2025-06-01",
     },
+    ("get", "/api/v1/risk/route"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": "/api/v1/risk/route?from=Karachi&to=Quetta&date=2025-06-01",
+    },
     ("get", "/api/v1/risk/area"): lambda w, t, o, r, p: {
         "method": "GET",
         "url": "/api/v1/risk/area?name=Kech&date=2025-06-01",

@@ -103,3 +103,66 @@ def test_cli_risk(cli) -> None:  # type: ignore[no-untyped-def]
     assert "rating" in r.stdout and "raised by 2024-10-06" in r.stdout
     bad = cli("risk", "at", "Atlantis")
     assert bad.returncode == 2 and "gazetteer" in bad.stderr
+
+
+def _toy_network():  # type: ignore[no-untyped-def]
+    from corridor.geo.roads import Edge, Node, RoadNetwork
+
+    nodes = [
+        Node("karachi", "Karachi", "city", "Sindh", 24.86, 67.01),
+        Node("hub", "Hub", "town", "Balochistan", 25.05, 66.88),
+        Node("hyderabad", "Hyderabad", "city", "Sindh", 25.40, 68.37),
+        Node("sukkur", "Sukkur", "city", "Sindh", 27.70, 68.86),
+        Node("quetta", "Quetta", "city", "Balochistan", 30.19, 67.00),
+        Node("island", "Island", "town", "Sindh", 24.80, 66.50),
+    ]
+    edges = [
+        Edge("karachi", "hub", "N-25", 25, "national_highway"),
+        Edge("hub", "quetta", "N-25", 650, "national_highway"),
+        Edge("karachi", "hyderabad", "M-9", 165, "motorway"),
+        Edge("hyderabad", "sukkur", "N-5", 330, "national_highway"),
+        Edge("sukkur", "quetta", "N-65", 390, "national_highway"),
+    ]
+    return RoadNetwork(nodes, edges)
+
+
+def test_routes_shortest_least_risk_and_refusals(model) -> None:  # type: ignore[no-untyped-def]
+    from corridor.geo.roads import RoadError
+    from corridor.risk.routes import plan
+
+    net = _toy_network()
+    day = date(2024, 11, 12)
+    short = plan(model, net, "Karachi", "Quetta", day)
+    assert short["km"] == 675 and [leg["road"] for leg in short["legs"]] == ["N-25", "N-25"]
+    safe = plan(model, net, "Karachi", "Quetta", day, least_risk=True)
+    assert safe["exposure_attacks_per_year_within_25km"] <= short["exposure_attacks_per_year_within_25km"]
+    via = plan(model, net, "Karachi", "Quetta", day, via=["Sukkur"])
+    assert [leg["to"] for leg in via["legs"]] == ["Hyderabad", "Sukkur", "Quetta"]
+    assert via["worst_segment"]["rating"] >= via["rating"]
+    assert via["hours"] == pytest.approx(165 / 100 + 330 / 60 + 390 / 60, abs=0.1)
+    with pytest.raises(RoadError, match="no road connects"):
+        plan(model, net, "Karachi", "Island", day)
+    with pytest.raises(RoadError, match="no place"):
+        plan(model, net, "Karachi", "Atlantis", day)
+
+
+def test_bundled_road_network_is_connected_and_routes_quickly(model) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from corridor.geo.roads import RoadNetwork
+    from corridor.risk.routes import plan
+
+    net = RoadNetwork.load()
+    seen, todo = {"karachi"}, ["karachi"]
+    while todo:
+        node = todo.pop()
+        for e in net.adj[node]:
+            nxt = e.other(node)
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    assert seen == set(net.nodes), sorted(set(net.nodes) - seen)[:10]
+    t = time.perf_counter()
+    r = plan(model, net, "Karachi", "Quetta", date(2024, 11, 12))
+    assert r["km"] > 500 and r["legs"]
+    assert time.perf_counter() - t < 2.0  # bench/risk.py measures the real figure

@@ -564,6 +564,56 @@ def risk_area(
     out.print_json(json.dumps(r))
 
 
+@risk_app.command("route")
+def risk_route(
+    start: Annotated[str, typer.Argument(help="From: a town, facility or LAT,LON")],
+    end: Annotated[str, typer.Argument(help="To")],
+    via: Annotated[list[str] | None, typer.Option(help="Through (repeatable)")] = None,
+    depart: Annotated[str | None, typer.Option(help="Departure, YYYY-MM-DDTHH:MM (local time)")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Day of travel (default: departure day or today)")] = None,
+    least_risk: Annotated[bool, typer.Option("--least-risk", help="Least-risk path instead of shortest")] = False,
+) -> None:
+    """Rate a road route: exposure per km, worst segment, travel time."""
+    from datetime import datetime
+
+    from corridor.clock import now
+    from corridor.geo.roads import RoadError, get_network
+    from corridor.risk.routes import plan
+    from corridor.risk.service import RiskError
+
+    dep = None
+    if depart:
+        try:
+            dep = datetime.fromisoformat(depart)
+        except ValueError:
+            raise UserError(f"--depart: {depart!r} is not YYYY-MM-DDTHH:MM") from None
+    day = _date(on, "--date") or (dep.date() if dep else now().date())
+    try:
+        r = plan(_risk_model(), get_network(), start, end, day, via=via or [], depart=dep, least_risk=least_risk)
+    except (RiskError, RoadError) as exc:
+        raise UserError(str(exc)) from None
+    w = r["worst_segment"]
+    out.print(
+        f"[bold]{r['from']} → {r['to']}[/] ({'least-risk' if least_risk else 'shortest'}): {r['km']} km, "
+        f"{r['hours']} h; rating {r['rating']} ({r['label']}), exposure "
+        f"{r['exposure_attacks_per_year_within_25km']} attacks/year within 25 km"
+    )
+    out.print(
+        f"  worst segment: {w['road']} {w['between'][0]} – {w['between'][1]}: rating {w['rating']} ({w['label']})"
+    )
+    if dep is not None:
+        out.print(
+            f"  depart {r['depart']}, arrive {r['arrive']}"
+            + ("; [red]travels at night[/]" if r["night_travel"] else "")
+        )
+    t = Table()
+    for col in ("from", "to", "road", "km", "rating"):
+        t.add_column(col)
+    for leg in r["legs"]:
+        t.add_row(leg["from"], leg["to"], leg["road"], str(leg["km"]), str(leg["rating"]))
+    out.print(t)
+
+
 @risk_app.command("backtest")
 def risk_backtest(
     cutoff: Annotated[str, typer.Option(help="Fit before this date (YYYY-MM-DD)")] = "2024-01-01",

@@ -67,6 +67,25 @@ def risk_at(
         raise _refuse(exc) from None
 
 
+@router.get("/route", **access(ALL, "read"))
+def risk_route(
+    request: Request,
+    start: str = Query(..., alias="from", min_length=2, max_length=120),
+    end: str = Query(..., alias="to", min_length=2, max_length=120),
+    via: list[str] = Query(default_factory=list, max_length=10),
+    on: date | None = Query(None, alias="date"),
+    least_risk: bool = False,
+) -> dict[str, Any]:
+    """A road route rated along its length: exposure, worst segment, legs, travel time."""
+    from corridor.geo.roads import RoadError, get_network
+    from corridor.risk.routes import plan
+
+    try:
+        return plan(_model(request), get_network(), start, end, on or now().date(), via=via, least_risk=least_risk)
+    except (RiskError, RoadError) as exc:
+        raise Problem(422, "Validation failed", str(exc)) from None
+
+
 @router.get("/area", **access(ALL, "read"))
 def risk_area(
     request: Request, name: str = Query(..., min_length=2, max_length=120), on: date | None = Query(None, alias="date")
