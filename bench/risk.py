@@ -52,6 +52,20 @@ def main() -> None:
     times.sort()
     p99 = times[int(len(times) * 0.99)]
     print(f"point rating: p50 {statistics.median(times) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
+    # a long route over the bundled road network, rated on the fitted 50k-incident model
+    from corridor.geo.roads import RoadNetwork
+    from corridor.risk.routes import plan
+    from corridor.risk.service import RiskModel
+
+    net = RoadNetwork.load()
+    rm = RiskModel(model, [], 1.0)
+    route_times = []
+    for _ in range(20):
+        t = time.perf_counter()
+        r = plan(rm, net, "Karachi", "Khunjerab", date(2024, 6, 1))
+        route_times.append(time.perf_counter() - t)
+    print(f"route Karachi-Khunjerab ({r['km']:.0f} km, {len(r['legs'])} segments): "
+          f"median {statistics.median(route_times) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
