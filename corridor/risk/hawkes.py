@@ -45,16 +45,25 @@ class Events:
     origin: date
     res: int = 5
     cells: list[str] = field(default_factory=list)
+    w: np.ndarray | None = None  # triggering weight of each event (mark), mean 1; None: all equal
 
     def __post_init__(self) -> None:
         order = np.argsort(self.t, kind="stable")
         self.t, self.lat, self.lon = self.t[order], self.lat[order], self.lon[order]
+        w = np.ones(len(self.t)) if self.w is None else np.asarray(self.w, dtype=float)
+        self.w = w[order] / max(float(w.mean()), 1e-12)
         self.ids = [self.ids[i] for i in order]
         self.cells = [h3.latlng_to_cell(float(a), float(b), self.res) for a, b in zip(self.lat, self.lon, strict=True)]
         self.x, self.y = project(self.lat, self.lon)
 
     @classmethod
-    def build(cls, rows: list[tuple[str, date, float, float]], origin: date | None = None, res: int = 5) -> Events:
+    def build(
+        cls,
+        rows: list[tuple[str, date, float, float]],
+        origin: date | None = None,
+        res: int = 5,
+        weights: list[float] | None = None,
+    ) -> Events:
         if not rows:
             raise ValueError("no incidents with a date and coordinates to model")
         origin = origin or min(r[1] for r in rows)
@@ -66,6 +75,7 @@ class Events:
             ids=[r[0] for r in rows],
             origin=origin,
             res=res,
+            w=None if weights is None else np.asarray(weights, dtype=float),
         )
 
     def __len__(self) -> int:
@@ -114,8 +124,14 @@ class HawkesModel:
         """Background density (events per km² per day) of a cell."""
         return self.mu.get(cell, self.floor) / self.cell_area
 
-    def triggered(self, lat: float, lon: float, day: float, before: float | None = None) -> tuple[float, np.ndarray]:
-        """Triggered density at a point and day from every earlier event, and each event's contribution."""
+    def triggered(
+        self, lat: float, lon: float, day: float, before: float | None = None, disk_km: float = 0.0
+    ) -> tuple[float, np.ndarray]:
+        """Triggered density at a point and day from every earlier event, and each event's contribution.
+
+        disk_km > 0 gives the mean density over a disk of that radius instead of the point value (the kernel
+        convolved with the disk, approximated by a Gaussian of variance σ² + r²/4), so a rating "within 25 km"
+        does not spike at the exact coordinates of the last attack."""
         ev = self.events
         cutoff = day if before is None else min(day, before)
         x, y = project(np.array([lat]), np.array([lon]))
@@ -125,14 +141,11 @@ class HawkesModel:
             return 0.0, np.zeros(0)
         dt = day - ev.t[lo:hi]
         d2 = (ev.x[lo:hi] - x[0]) ** 2 + (ev.y[lo:hi] - y[0]) ** 2
-        contrib = (
-            self.alpha
-            * self.omega
-            * np.exp(-self.omega * dt)
-            * np.exp(-d2 / (2 * self.sigma**2))
-            / (2 * math.pi * self.sigma**2)
-        )
+        s2 = self.sigma**2 + disk_km**2 / 4.0
+        contrib = self.alpha * self.omega * np.exp(-self.omega * dt) * np.exp(-d2 / (2 * s2)) / (2 * math.pi * s2)
         contrib[d2 > self.max_km**2] = 0.0
+        assert ev.w is not None
+        contrib *= ev.w[lo:hi]
         full = np.zeros(len(ev))
         full[lo:hi] = contrib
         return float(contrib.sum()), full
@@ -150,7 +163,9 @@ class HawkesModel:
         ev = self.events
         prior = ev.t[ev.t < t1]
         start = np.maximum(prior, t0)
-        trig = self.alpha * (np.exp(-self.omega * (start - prior)) - np.exp(-self.omega * (t1 - prior)))
+        assert ev.w is not None
+        weights = ev.w[ev.t < t1]
+        trig = self.alpha * weights * (np.exp(-self.omega * (start - prior)) - np.exp(-self.omega * (t1 - prior)))
         return float(bg + trig.sum())
 
 
@@ -199,12 +214,14 @@ def fit(
     if n < 10:
         raise ValueError(f"too few incidents to fit a model ({n}); need at least 10")
     T = float(t_end if t_end is not None else ev.t.max() + 1.0)
-    i, _j, dt, d2 = pairs(ev, max_days, max_km)
+    i, j, dt, d2 = pairs(ev, max_days, max_km)
     cell_idx: dict[str, int] = {c: k for k, c in enumerate(sorted(covered | set(ev.cells)))}
     cells = list(cell_idx)
     ev_cell = np.array([cell_idx[c] for c in ev.cells])
     area = float(np.mean([h3.cell_area(c, "km^2") for c in cells[:200]]))
     K = _background_kernel(ev, cells, bandwidth, area)
+    assert ev.w is not None
+    w = ev.w
     alpha, omega, sigma = init
     floor = 0.01 * n / T / len(cells)
     mu = np.full(len(cells), 0.5 * n / T / len(cells))
@@ -213,7 +230,7 @@ def fit(
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007 - the count is reported
         # E-step: probability that each event is background, or triggered by each earlier event
-        g = alpha * omega * np.exp(-omega * dt) * np.exp(-d2 / (2 * sigma**2)) / (2 * math.pi * sigma**2)
+        g = alpha * w[j] * omega * np.exp(-omega * dt) * np.exp(-d2 / (2 * sigma**2)) / (2 * math.pi * sigma**2)
         bg = mu[ev_cell] / area
         lam = bg + np.bincount(i, weights=g, minlength=n)
         p_bg = bg / lam
@@ -221,13 +238,13 @@ def fit(
         # M-step: closed forms
         s_tr = p_tr.sum()
         window = 1.0 - np.exp(-omega * np.minimum(T - ev.t, max_days))
-        alpha = float(s_tr / max(window.sum(), 1e-9))
+        alpha = float(s_tr / max((w * window).sum(), 1e-9))
         omega = float(s_tr / max((p_tr * dt).sum(), 1e-9))
         # places are geocoded to towns: a kernel narrower than that precision would only fit the geocoder
         sigma = float(max(math.sqrt((p_tr * d2).sum() / (2 * max(s_tr, 1e-9))), min_sigma))
         mu = np.maximum(K @ p_bg / T, floor)
         mu *= p_bg.sum() / T / mu.sum()  # the kernel spreads background mass, it does not create it
-        ll = float(np.log(lam).sum() - (mu.sum() * T + alpha * window.sum()))
+        ll = float(np.log(lam).sum() - (mu.sum() * T + alpha * (w * window).sum()))
         if abs(ll - prev) < tol * abs(ll):
             break
         prev = ll

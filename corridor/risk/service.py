@@ -32,6 +32,21 @@ RADIUS_KM = 25.0  # ratings speak of the expected attacks per year within this d
 THRESHOLDS = [(0.25, 1, "minimal"), (1.0, 2, "low"), (4.0, 3, "moderate"), (12.0, 4, "high"), (math.inf, 5, "extreme")]
 
 
+# How strongly an attack of each type raises the risk around it, relative to the others (set, not fitted:
+# the history is too small to learn them; mass-casualty and complex attacks are the ones followed by more).
+TYPE_WEIGHTS = {
+    "suicide_bombing": 1.5,
+    "attack_on_facility": 1.4,
+    "hijacking": 1.3,
+    "bombing": 1.2,
+    "armed_assault": 1.0,
+    "kidnapping": 0.8,
+    "targeted_killing": 0.7,
+    "other": 0.5,
+    "threat": 0.3,
+}
+
+
 class RiskError(ValueError):
     """A question the model cannot answer (outside the country, unknown place, no data): say so, never guess."""
 
@@ -115,6 +130,7 @@ class RiskModel:
     model: HawkesModel
     incidents: list[Incident]
     scale: float  # national attacks per table attack
+    foreign: HawkesModel | None = None  # the intensity of attacks on foreign nationals, fitted on those alone
 
     def check_point(self, lat: float, lon: float) -> str:
         cell = h3.latlng_to_cell(lat, lon, RES)
@@ -136,7 +152,7 @@ class RiskModel:
         """Calibrated expected attacks per year within RADIUS_KM, its background part, and contributions."""
         cell = self.check_point(lat, lon)
         bg = self.model.background(cell)
-        trig, contrib = self.model.triggered(lat, lon, t)
+        trig, contrib = self.model.triggered(lat, lon, t, disk_km=RADIUS_KM)
         k = math.pi * RADIUS_KM**2 * 365.0 * self.scale
         return (bg + trig) * k, bg * k, contrib * k
 
@@ -161,7 +177,19 @@ class RiskModel:
             if contrib[i] > 0.01 * total
         ]
         trend = "rising" if total > before * 1.25 else "falling" if total < before / 1.25 else "steady"
+        foreigners = None
+        if self.foreign is not None:
+            cell = h3.latlng_to_cell(lat, lon, RES)
+            f = (self.foreign.background(cell) + self.foreign.triggered(lat, lon, t, disk_km=RADIUS_KM)[0]) * (
+                math.pi * RADIUS_KM**2 * 365
+            )
+            foreigners = {
+                "expected_attacks_per_year_within_25km": round(f, 3),
+                "rating": rating(f)[0],
+                "label": rating(f)[1],
+            }
         return {
+            "targeting_foreigners": foreigners,
             "lat": lat,
             "lon": lon,
             "date": day.isoformat(),
@@ -224,7 +252,12 @@ def rating(expected: float) -> tuple[int, str]:
 
 
 def _events(incidents: list[Incident], origin: date | None = None) -> Events:
-    return Events.build([(i.id, i.day, i.lat, i.lon) for i in incidents], origin=origin, res=RES)
+    return Events.build(
+        [(i.id, i.day, i.lat, i.lon) for i in incidents],
+        origin=origin,
+        res=RES,
+        weights=[TYPE_WEIGHTS.get(i.event_type, 1.0) for i in incidents],
+    )
 
 
 def build_model(extra: list[Incident] | None = None, until: date | None = None) -> RiskModel:
@@ -237,7 +270,13 @@ def build_model(extra: list[Incident] | None = None, until: date | None = None) 
     ev = _events(incidents)
     t_end = ev.t.max() + 1.0 if until is None else float((until - ev.origin).days)
     model = fit(ev, set(covered_cells()), t_end=t_end)
-    return RiskModel(model, incidents, calibration(history))
+    foreign = None
+    on_foreigners = [i for i in incidents if i.foreign]
+    if len(on_foreigners) >= 10:
+        fev = _events(on_foreigners, origin=ev.origin)
+        # few events: the triggering shape is taken from the full model, only the levels are learnt
+        foreign = fit(fev, set(covered_cells()), t_end=t_end, init=(model.alpha, model.omega, model.sigma))
+    return RiskModel(model, incidents, calibration(history), foreign)
 
 
 def _merge(history: list[Incident], extra: list[Incident]) -> list[Incident]:
