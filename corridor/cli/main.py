@@ -693,9 +693,58 @@ def demo() -> None:
         f"{len(rows)} incidents from {report.count('new')} reports; {multi} reported by several sources, "
         f"{conflicts} with conflicting figures kept per source."
     )
+    _demo_risk(rows)
     where = settings.database_path or settings.database_url
     out.print(f"Data lives in [bold]{where}[/] (set CORRIDOR_HOME or CORRIDOR_DATABASE_URL to move it).")
     out.print("Next: corridor incidents show ID · corridor incidents export --format geojson")
+
+
+def _demo_risk(rows) -> None:
+    """The risk picture as of the latest incident: places that matter for protection, and two routes."""
+    from datetime import timedelta
+
+    from corridor.geo.roads import RoadError, get_network
+    from corridor.risk.routes import plan
+    from corridor.risk.service import RiskError
+
+    dated = [r.date for r in rows if r.date is not None and r.date_precision == "day"]
+    if not dated:
+        return
+    day = max(dated) + timedelta(days=3)
+    model = _risk_model()
+    t = Table(title=f"Risk on {day} (Hawkes model on the bundled history and these incidents; docs/risk.md)")
+    for col in ("place", "rating", "attacks/yr within 25 km", "on foreigners", "trend", "raised most by"):
+        t.add_column(col, overflow="fold")
+    for name in ("Karachi airport", "Port Qasim", "Gwadar Port", "Dasu Dam", "Quetta", "Islamabad"):
+        lat, lon, label = _where(name)
+        try:
+            r = model.rate(lat, lon, day)
+        except RiskError as exc:
+            t.add_row(label, "–", str(exc), "", "", "")
+            continue
+        top = r["raised_by"][0] if r["raised_by"] else None
+        foreign = r["targeting_foreigners"]
+        t.add_row(
+            label,
+            f"{r['rating']} {r['label']}",
+            str(r["expected_attacks_per_year_within_25km"]),
+            f"{foreign['rating']} {foreign['label']}" if foreign else "–",
+            r["trend"],
+            f"{top['date']} {top['event_type']} {top['place']}" if top else "background",
+        )
+    out.print(t)
+    for a, b in (("Karachi airport", "Port Qasim"), ("Islamabad", "Dasu")):
+        try:
+            r = plan(model, get_network(), a, b, day)
+        except (RiskError, RoadError) as exc:
+            out.print(f"route {a} → {b}: {exc}")
+            continue
+        w = r["worst_segment"]
+        out.print(
+            f"route {r['from']} → {r['to']}: {r['km']} km, {r['hours']} h, rating {r['rating']} "
+            f"({r['label']}); worst segment {w['road']} {w['between'][0]} – {w['between'][1]} "
+            f"(rating {w['rating']})"
+        )
 
 
 def main() -> None:
