@@ -34,13 +34,41 @@ class World:
         return self.client.get(path, headers={**self.auth(org, role), **kw.pop("headers", {})}, **kw)
 
 
+def quetta_incident(tlp: str, owner_org_id: str, day: date, **fields: Any) -> Incident:
+    """A draft bombing in Quetta owned by one organisation, at the given TLP (for authorisation tests)."""
+    stamp = datetime(2024, 11, 10, tzinfo=UTC)
+    return Incident(
+        event_type="bombing",
+        date=day,
+        date_precision="day",
+        city="Quetta",
+        place_name="Quetta",
+        province="Balochistan",
+        country="Pakistan",
+        lat=30.19,
+        lon=67.0,
+        geo_precision="city",
+        status="draft",
+        version=1,
+        tlp=tlp,
+        owner_org_id=owner_org_id,
+        provenance={},
+        locked_fields=[],
+        created_at=stamp,
+        updated_at=stamp,
+        first_seen=stamp,
+        last_seen=stamp,
+        confidence=0.8,
+        **fields,
+    )
+
+
 def scopes_for(role: str) -> list[str]:
     return {"admin": ["read", "write", "admin"], "analyst": ["read", "write", "admin"]}.get(role, ["read", "admin"])
 
 
 def build_world(store: Store, **app_kw: Any) -> World:
     w = World(store=store, client=TestClient(create_app(store, **app_kw)))
-    stamp = datetime(2024, 11, 10, tzinfo=UTC)
     with store.transaction() as s:
         for key, name, kind in (("A", "Liaison Cell", "agency"), ("B", "Harbour Works Ltd", "company")):
             org = add_org(s, name, kind)
@@ -50,30 +78,7 @@ def build_world(store: Store, **app_kw: Any) -> World:
                 w.users[(key, role)] = u.id
                 w.tokens[(key, role)] = create_token(s, u, "tests", scopes_for(role), timedelta(days=30)).token
         for i, tlp in enumerate(TLP_LEVELS):
-            inc = Incident(
-                event_type="bombing",
-                date=date(2024, 11, 1 + i),
-                date_precision="day",
-                city="Quetta",
-                place_name="Quetta",
-                province="Balochistan",
-                country="Pakistan",
-                lat=30.19,
-                lon=67.0,
-                geo_precision="city",
-                killed_total=i + 1,
-                status="draft",
-                version=1,
-                tlp=tlp,
-                owner_org_id=w.orgs["A"],
-                provenance={},
-                locked_fields=[],
-                created_at=stamp,
-                updated_at=stamp,
-                first_seen=stamp,
-                last_seen=stamp,
-                confidence=0.8,
-            )
+            inc = quetta_incident(tlp, w.orgs["A"], date(2024, 11, 1 + i), killed_total=i + 1)
             s.add(inc)
             s.flush()
             w.incidents[tlp] = inc.id

@@ -17,11 +17,11 @@ import pytest
 
 from corridor.identity.service import create_token
 from corridor.store.db import Store
-from corridor.store.tables import Document, Incident, Mention, User
+from corridor.store.tables import Document, Mention, User
 from corridor.store.visibility import ROLES, TLP_LEVELS
 from corridor.web.app import create_app
 
-from .api_world import World, build_world
+from .api_world import World, build_world, quetta_incident
 
 STAMP = datetime(2024, 11, 10, tzinfo=UTC)
 TEXT = b"A bomb went off in Quetta on Saturday, killing four people, officials said."
@@ -47,29 +47,7 @@ def page() -> Iterator[str]:
 def fresh_incident(w: World, tlp: str) -> tuple[str, list[str]]:
     """An incident of org A with two mentions (so split and merge have something to move)."""
     with w.store.transaction() as s:
-        inc = Incident(
-            event_type="bombing",
-            date=date(2024, 11, 9),
-            date_precision="day",
-            city="Quetta",
-            place_name="Quetta",
-            province="Balochistan",
-            country="Pakistan",
-            lat=30.19,
-            lon=67.0,
-            geo_precision="city",
-            status="draft",
-            version=1,
-            tlp=tlp,
-            owner_org_id=w.orgs["A"],
-            provenance={},
-            locked_fields=[],
-            created_at=STAMP,
-            updated_at=STAMP,
-            first_seen=STAMP,
-            last_seen=STAMP,
-            confidence=0.8,
-        )
+        inc = quetta_incident(tlp, w.orgs["A"], date(2024, 11, 9))
         s.add(inc)
         s.flush()
         mids = []

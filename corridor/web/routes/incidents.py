@@ -237,36 +237,36 @@ def edit(
     return _detail(session, who, inc, request)
 
 
-@router.post("/{incident_id}/verify", **access(EDITORS, "write", marked="incident", writes=True))
-def verify(
-    incident_id: str,
-    body: Reason,
-    request: Request,
-    if_match: str | None = Header(None),
-    who: Viewer = Depends(viewer),
-    session: Session = Depends(db_write),
-) -> Response:
-    inc = _get(session, who, incident_id)
-    inc = _run(
-        session, review.set_status, who, inc.id, _if_match(if_match), "verified", body.reason, request.state.request_id
+def _status_route(status: str, doc: str) -> None:
+    """verify and retract: one status transition each, the same rules (If-Match, reason, audit)."""
+
+    def change(
+        incident_id: str,
+        body: Reason,
+        request: Request,
+        if_match: str | None = Header(None),
+        who: Viewer = Depends(viewer),
+        session: Session = Depends(db_write),
+    ) -> Response:
+        inc = _get(session, who, incident_id)
+        inc = _run(
+            session, review.set_status, who, inc.id, _if_match(if_match), status, body.reason, request.state.request_id
+        )
+        return _detail(session, who, inc, request)
+
+    change.__doc__ = doc
+    name = {"verified": "verify", "retracted": "retract"}[status]
+    router.add_api_route(
+        f"/{{incident_id}}/{name}",
+        change,
+        methods=["POST"],
+        name=name,
+        **access(EDITORS, "write", marked="incident", writes=True),
     )
-    return _detail(session, who, inc, request)
 
 
-@router.post("/{incident_id}/retract", **access(EDITORS, "write", marked="incident", writes=True))
-def retract(
-    incident_id: str,
-    body: Reason,
-    request: Request,
-    if_match: str | None = Header(None),
-    who: Viewer = Depends(viewer),
-    session: Session = Depends(db_write),
-) -> Response:
-    inc = _get(session, who, incident_id)
-    inc = _run(
-        session, review.set_status, who, inc.id, _if_match(if_match), "retracted", body.reason, request.state.request_id
-    )
-    return _detail(session, who, inc, request)
+_status_route("verified", "Mark the incident verified (draft -> verified), with the reason.")
+_status_route("retracted", "Retract the incident (it stays, marked retracted), with the reason.")
 
 
 @router.post("/{incident_id}/merge", **access(EDITORS, "write", marked="incident", writes=True))
