@@ -257,3 +257,17 @@ def test_field_report_labelled_lines() -> None:
     assert inc.place.city == "Karachi" and inc.date == "2024-11-05"
     assert (inc.injured_total, inc.injured_foreign, inc.foreign_nationality) == (2, 2, "Chinese")
     assert inc.claimed is False
+
+
+def test_incident_log_table_rows_are_separate_incidents() -> None:
+    res = extract_text(
+        "INCIDENT LOG\n"
+        "# | Date | District | Location | Event | Casualties | Claim\n"
+        "1 | 12 MAR | Kech | Turbat bazaar | IED on a parked motorcycle | 3 x KIA, 7 x WIA | None\n"
+        "2 | 13 MAR | Peshawar | Hayatabad checkpoint | Gunmen fire on police checkpoint | 2 x police KIA | TTP\n",
+        date(2025, 3, 14),
+    )
+    by_city = {i.place.city: i for i in res.incidents}
+    assert set(by_city) == {"Turbat", "Peshawar"}
+    assert (by_city["Turbat"].killed_total, by_city["Turbat"].injured_total) == (3, 7)
+    assert by_city["Turbat"].date == "2025-03-12" and by_city["Peshawar"].date == "2025-03-13"

@@ -91,6 +91,8 @@ def tag_places(doc: Doc) -> Doc:
         place = _choose(pm.candidates, provinces, unambiguous)
         # a heading place ("2.1 MUSAKHEL - highway attacked", "BELA (Lasbela): ...") is where the line's event was
         heading = bool(HEADING_BEFORE.match(sent.text[: pm.start]) and HEADING_AFTER.match(sent.text[pm.end :]))
+        # a row of an incident log laid out as a table: its place column is where the row's event happened
+        heading = heading or sent.text.count("|") >= 3
         locative = heading or bool(LOCATIVE.search(sent.text[: pm.start]))
         speech = bool(SPEECH_BEFORE.search(sent.text[: pm.start]) or place.kind == "facility:diplomatic")
         sent.places.append(
