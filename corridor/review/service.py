@@ -184,6 +184,10 @@ def set_status(
     _bump(session, inc, expected)
     old = inc.status
     inc.status = status
+    if status == "verified":
+        from corridor.ops.service import raise_alerts
+
+        raise_alerts(session, inc)
     _edit(
         session,
         inc,

@@ -274,3 +274,82 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class Site(Base):
+    """A protected location: a project site, camp, office or residence, with its perimeter."""
+
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(30), default="site")
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    radius_m: Mapped[float] = mapped_column(sa.Float, default=500.0)
+    security_force: Mapped[str | None] = mapped_column(sa.String(120))
+    cell: Mapped[str] = mapped_column(sa.String(16), index=True)  # h3 resolution 5, for proximity queries
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Person(Base):
+    """A protected person. Personal data: visible inside the organisation and to coordinators it names."""
+
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    nationality: Mapped[str | None] = mapped_column(sa.String(60))
+    site_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sites.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(60))
+    email: Mapped[str | None] = mapped_column(sa.String(200))
+    emergency_contact: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+    site: Mapped[Site | None] = relationship()
+
+
+class Movement(Base):
+    """A requested move of people (road move, airport transfer, site visit) and its evaluation under the SOPs."""
+
+    __tablename__ = "movements"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    requested_by: Mapped[str | None] = mapped_column(UUID)
+    kind: Mapped[str] = mapped_column(sa.String(30))  # road | airport_transfer | site_visit
+    origin: Mapped[str] = mapped_column(sa.String(200))
+    destination: Mapped[str] = mapped_column(sa.String(200))
+    via: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    depart: Mapped[datetime] = mapped_column(TS)
+    people: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # person ids
+    vehicles: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)  # {"name", "armoured"}
+    escort: Mapped[str | None] = mapped_column(sa.String(120))
+    notice_given_at: Mapped[datetime | None] = mapped_column(TS)
+    check_in_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(20), default="draft", index=True)
+    evaluation: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    route_points: Mapped[list[list[float]]] = mapped_column(sa.JSON, default=list)
+    last_check_in: Mapped[datetime | None] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Alert(Base):
+    """An incident near a person, site or movement. One per (incident, recipient, rule): never twice."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "target_kind", "target_id", "rule", name="uq_alerts_incident_target_rule"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    target_kind: Mapped[str] = mapped_column(sa.String(20))  # person | site | movement
+    target_id: Mapped[str] = mapped_column(UUID)
+    rule: Mapped[str] = mapped_column(sa.String(40))
+    distance_km: Mapped[float] = mapped_column(sa.Float)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)  # open|acknowledged|safe|escalated
+    created_at: Mapped[datetime] = mapped_column(TS)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(TS)
+    acknowledged_by: Mapped[str | None] = mapped_column(UUID)

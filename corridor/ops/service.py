@@ -1,0 +1,427 @@
+"""Operations: the registry (sites, people), movements evaluated under the SOPs with an approval workflow,
+and alerts raised for people, sites and movements near an incident.
+
+Personal data stays inside its organisation: every query of people, movements and alerts here is scoped by
+the caller's organisation (`Viewer.org_id`), and a coordinator of another organisation sees people only when
+named in a record share."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import h3
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from corridor.clock import now
+from corridor.geo.gazetteer import distance_km
+from corridor.ops.sop import MovementFacts, Rule, evaluate, load_rules
+from corridor.store import audit
+from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, Site
+from corridor.store.visibility import Viewer
+
+CELL_RES = 5
+CELL_KM = 9.85  # h3 resolution-5 edge length
+
+
+class OpsError(ValueError):
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# ------------------------------------------------------------------ registry
+
+
+def add_site(
+    session: Session,
+    viewer: Viewer,
+    name: str,
+    lat: float,
+    lon: float,
+    kind: str = "site",
+    radius_m: float = 500.0,
+    security_force: str | None = None,
+) -> Site:
+    if viewer.org_id is None:
+        raise OpsError("a site belongs to an organisation")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise OpsError(f"coordinates out of range: {lat},{lon}")
+    site = Site(
+        org_id=viewer.org_id,
+        name=name,
+        kind=kind,
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
+        security_force=security_force,
+        cell=h3.latlng_to_cell(lat, lon, CELL_RES),
+        created_at=now(),
+    )
+    session.add(site)
+    session.flush()
+    audit.record(session, viewer, "site.create", "site", site.id, None, {"name": name})
+    return site
+
+
+def add_person(
+    session: Session,
+    viewer: Viewer,
+    name: str,
+    nationality: str | None = None,
+    site_id: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    emergency_contact: str | None = None,
+) -> Person:
+    if viewer.org_id is None:
+        raise OpsError("a person belongs to an organisation")
+    if site_id is not None:
+        site = session.get(Site, site_id)
+        if site is None or site.org_id != viewer.org_id:
+            raise OpsError(f"no site {site_id!r} in your organisation")
+    p = Person(
+        org_id=viewer.org_id,
+        name=name,
+        nationality=nationality,
+        site_id=site_id,
+        phone=phone,
+        email=email,
+        emergency_contact=emergency_contact,
+        created_at=now(),
+    )
+    session.add(p)
+    session.flush()
+    audit.record(session, viewer, "person.create", "person", p.id, None, {})
+    return p
+
+
+def people_query(viewer: Viewer) -> sa.Select[Person]:
+    """People the viewer may see: their own organisation's, or people of another organisation shared with the
+    viewer by name (coordinators named by that organisation)."""
+    if viewer.system:
+        return sa.select(Person)
+    named = sa.exists().where(
+        RecordShare.object_type == "person", RecordShare.object_id == Person.id, RecordShare.user_id == viewer.user_id
+    )
+    return sa.select(Person).where(sa.or_(Person.org_id == viewer.org_id, named))
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    errors: list[str] = field(default_factory=list)  # "line N: reason"
+
+
+def import_csv(session: Session, viewer: Viewer, kind: str, text: str) -> ImportReport:
+    """Sites (name,lat,lon,kind,radius_m,security_force) or people (name,nationality,site,phone,email,
+    emergency_contact) from CSV. Bad rows are reported with their line and skipped; good rows are kept."""
+    report = ImportReport()
+    rows = csv.DictReader(io.StringIO(text))
+    need = {"sites": {"name", "lat", "lon"}, "people": {"name"}}[kind]
+    missing = need - set(rows.fieldnames or [])
+    if missing:
+        raise OpsError(f"CSV header lacks {sorted(missing)}")
+    sites = {s.name: s.id for s in session.scalars(sa.select(Site).where(Site.org_id == viewer.org_id))}
+    for line, row in enumerate(rows, start=2):
+        try:
+            if not (row.get("name") or "").strip():
+                raise OpsError("name is empty")
+            with session.begin_nested():
+                if kind == "sites":
+                    add_site(
+                        session,
+                        viewer,
+                        row["name"].strip(),
+                        float(row["lat"]),
+                        float(row["lon"]),
+                        row.get("kind") or "site",
+                        float(row.get("radius_m") or 500),
+                        row.get("security_force") or None,
+                    )
+                else:
+                    site = (row.get("site") or "").strip()
+                    if site and site not in sites:
+                        raise OpsError(f"unknown site {site!r}")
+                    add_person(
+                        session,
+                        viewer,
+                        row["name"].strip(),
+                        row.get("nationality") or None,
+                        sites.get(site) if site else None,
+                        row.get("phone") or None,
+                        row.get("email") or None,
+                        row.get("emergency_contact") or None,
+                    )
+            report.created += 1
+        except (OpsError, ValueError, KeyError) as exc:
+            report.errors.append(f"line {line}: {exc}")
+    return report
+
+
+# ------------------------------------------------------------------ movements
+
+TRANSITIONS = {
+    "draft": {"submitted", "cancelled"},
+    "submitted": {"approved", "rejected", "cancelled"},
+    "approved": {"acknowledged", "cancelled"},
+    "acknowledged": {"under_way", "cancelled"},
+    "under_way": {"completed"},
+}
+WHO_MAY = {  # which roles move a movement into a status
+    "submitted": {"admin", "analyst", "coordinator", "staff"},
+    "approved": {"admin"},  # the organisation's security manager
+    "rejected": {"admin"},
+    "acknowledged": {"admin", "coordinator"},  # the liaison cell / security agency
+    "under_way": {"admin", "coordinator", "staff"},
+    "completed": {"admin", "coordinator", "staff"},
+    "cancelled": {"admin", "analyst", "coordinator", "staff"},
+}
+
+
+def request_movement(
+    session: Session,
+    viewer: Viewer,
+    kind: str,
+    origin: str,
+    destination: str,
+    depart: datetime,
+    people: list[str],
+    via: list[str] | None = None,
+    vehicles: list[dict[str, Any]] | None = None,
+    escort: str | None = None,
+    notice_given_at: datetime | None = None,
+    check_in_minutes: int | None = None,
+) -> Movement:
+    if kind not in ("road", "airport_transfer", "site_visit"):
+        raise OpsError(f"movement kind must be road, airport_transfer or site_visit, not {kind!r}")
+    own = set(session.scalars(sa.select(Person.id).where(Person.id.in_(people), Person.org_id == viewer.org_id)))
+    if set(people) - own:
+        raise OpsError("people must belong to your organisation")
+    stamp = now()
+    mv = Movement(
+        org_id=viewer.org_id,
+        requested_by=viewer.user_id,
+        kind=kind,
+        origin=origin,
+        destination=destination,
+        via=via or [],
+        depart=depart,
+        people=people,
+        vehicles=vehicles or [],
+        escort=escort,
+        notice_given_at=notice_given_at,
+        check_in_minutes=check_in_minutes,
+        status="draft",
+        created_at=stamp,
+        updated_at=stamp,
+        evaluation={},
+        route_points=[],
+    )
+    session.add(mv)
+    session.flush()
+    audit.record(session, viewer, "movement.create", "movement", mv.id, None, {"kind": kind})
+    return mv
+
+
+def evaluate_movement(
+    session: Session, mv: Movement, risk: Any, network: Any, rules: list[Rule] | None = None
+) -> dict[str, Any]:
+    """Every SOP rule that applies, what is met and what is missing, and the route's risk with its worst
+    segment. `risk` is a RiskModel, `network` a RoadNetwork."""
+    from corridor.risk.routes import plan
+
+    rules = load_rules() if rules is None else rules
+    route = plan(
+        risk, network, mv.origin, mv.destination, mv.depart.date(), via=mv.via, depart=mv.depart.replace(tzinfo=None)
+    )
+    people = list(session.scalars(sa.select(Person).where(Person.id.in_(mv.people))))
+    stops = [route["from"], *[leg["to"] for leg in route["legs"]]]
+    provinces = {n.province for n in network.nodes.values() if n.name in stops and n.province}
+    facts = MovementFacts(
+        kind=mv.kind,
+        depart=mv.depart,
+        arrive=mv.depart + timedelta(hours=route["hours"]),
+        nationalities={p.nationality for p in people if p.nationality},
+        group_size=len(people),
+        provinces=provinces,
+        route_rating=route["rating"],
+        escort=mv.escort,
+        armoured=any(v.get("armoured") for v in mv.vehicles),
+        notice_given_at=mv.notice_given_at,
+        check_in_minutes=mv.check_in_minutes,
+    )
+    findings = evaluate(rules, facts)
+    result = {
+        "compliant": all(f.met for f in findings),
+        "rules": [
+            {"rule": f.rule, "title": f.title, "met": f.met, "missing": f.missing, "source": f.source} for f in findings
+        ],
+        "route": {
+            k: route[k]
+            for k in (
+                "from",
+                "to",
+                "km",
+                "hours",
+                "rating",
+                "label",
+                "exposure_attacks_per_year_within_25km",
+                "worst_segment",
+            )
+        },
+    }
+    mv.evaluation = result
+    mv.route_points = [
+        [network.nodes[n].lat, network.nodes[n].lon] for n in network.nodes if network.nodes[n].name in stops
+    ]
+    mv.updated_at = now()
+    return result
+
+
+def advance(session: Session, viewer: Viewer, movement_id: str, status: str, reason: str | None = None) -> Movement:
+    mv = session.get(Movement, movement_id)
+    if mv is None or (not viewer.system and mv.org_id != viewer.org_id and status != "acknowledged"):
+        raise OpsError(f"no movement {movement_id!r}", 404)
+    if status not in TRANSITIONS.get(mv.status, set()):
+        raise OpsError(f"a movement {mv.status} cannot become {status}", 409)
+    if not viewer.system and viewer.role not in WHO_MAY[status]:
+        raise OpsError(f"role {viewer.role!r} cannot mark a movement {status}", 403)
+    if status == "approved" and mv.evaluation and not mv.evaluation.get("compliant"):
+        raise OpsError(
+            "the movement does not meet the SOPs: "
+            + "; ".join(m for r in mv.evaluation["rules"] for m in r["missing"]),
+            409,
+        )
+    old, mv.status, mv.updated_at = mv.status, status, now()
+    if status == "under_way":
+        mv.last_check_in = now()
+    audit.record(session, viewer, f"movement.{status}", "movement", mv.id, None, {"from": old, "reason": reason})
+    return mv
+
+
+def check_in(session: Session, viewer: Viewer, movement_id: str) -> Movement:
+    mv = session.get(Movement, movement_id)
+    if mv is None or mv.org_id != viewer.org_id or mv.status != "under_way":
+        raise OpsError("no movement under way to check in", 404)
+    mv.last_check_in = now()
+    return mv
+
+
+def overdue_movements(session: Session, grace_minutes: int = 5) -> list[Movement]:
+    """Movements under way whose last check-in is older than their check-in interval (plus grace)."""
+    stamp = now()
+    out = []
+    for mv in session.scalars(sa.select(Movement).where(Movement.status == "under_way")):
+        if (
+            mv.check_in_minutes
+            and mv.last_check_in is not None
+            and stamp - mv.last_check_in > timedelta(minutes=mv.check_in_minutes + grace_minutes)
+        ):
+            out.append(mv)
+    return out
+
+
+# ------------------------------------------------------------------ alerts
+
+
+def alert_radius_km(inc: Incident) -> float:
+    """How far an incident reaches: more for mass-casualty and foreign-victim attacks, and for bombings."""
+    killed = inc.killed_total or 0
+    r = 15.0
+    if inc.event_type in ("bombing", "suicide_bombing", "attack_on_facility", "hijacking"):
+        r = 25.0
+    if killed >= 5 or inc.killed_foreign or inc.injured_foreign:
+        r = 40.0
+    if killed >= 20:
+        r = 60.0
+    return r
+
+
+def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
+    """Alerts for every site, person and planned or under-way movement within the incident's radius. Idempotent:
+    an (incident, target, rule) pair is alerted once, however often the incident is re-ingested or re-verified."""
+    if incident.lat is None or incident.lon is None or incident.status in ("retracted", "merged"):
+        return []
+    radius = alert_radius_km(incident)
+    ring = math.ceil(radius / (CELL_KM * 1.5)) + 1
+    cells = list(h3.grid_disk(h3.latlng_to_cell(incident.lat, incident.lon, CELL_RES), ring))
+    what = f"{incident.event_type.replace('_', ' ')} {incident.date or ''} at {incident.place_name or '?'}"
+    out: list[Alert] = []
+    existing = {
+        (a.target_kind, a.target_id)
+        for a in session.scalars(sa.select(Alert).where(Alert.incident_id == incident.id, Alert.rule == "proximity"))
+    }
+
+    def add(kind: str, target_id: str, org_id: str, d: float, reason: str) -> None:
+        if (kind, target_id) in existing:
+            return
+        a = Alert(
+            incident_id=incident.id,
+            org_id=org_id,
+            target_kind=kind,
+            target_id=target_id,
+            rule="proximity",
+            distance_km=round(d, 1),
+            reason=reason,
+            status="open",
+            created_at=now(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(a)
+        except IntegrityError:
+            return  # raised by a concurrent run: still once
+        existing.add((kind, target_id))
+        out.append(a)
+
+    for site in session.scalars(sa.select(Site).where(Site.cell.in_(cells))):
+        d = distance_km(incident.lat, incident.lon, site.lat, site.lon)
+        if d <= radius:
+            add("site", site.id, site.org_id, d, f"{what}, {d:.1f} km from site {site.name}")
+            for person in session.scalars(sa.select(Person).where(Person.site_id == site.id)):
+                add(
+                    "person",
+                    person.id,
+                    person.org_id,
+                    d,
+                    f"{what}, {d:.1f} km from {site.name} where {person.name} is assigned",
+                )
+    for mv in session.scalars(
+        sa.select(Movement).where(Movement.status.in_(("submitted", "approved", "acknowledged", "under_way")))
+    ):
+        near = [distance_km(incident.lat, incident.lon, la, lo) for la, lo in mv.route_points]
+        if near and min(near) <= radius:
+            add(
+                "movement",
+                mv.id,
+                mv.org_id,
+                min(near),
+                f"{what}, {min(near):.1f} km from the route of movement {mv.origin} → {mv.destination} ({mv.status})",
+            )
+    return out
+
+
+def acknowledge(session: Session, viewer: Viewer, alert_id: str, safe: bool = False) -> Alert:
+    a = session.get(Alert, alert_id)
+    if a is None or (not viewer.system and a.org_id != viewer.org_id):
+        raise OpsError(f"no alert {alert_id!r}", 404)
+    a.status = "safe" if safe else "acknowledged"
+    a.acknowledged_at, a.acknowledged_by = now(), viewer.user_id
+    audit.record(session, viewer, "alert.safe" if safe else "alert.ack", "alert", a.id, None, {})
+    return a
+
+
+def escalate(session: Session, after: timedelta = timedelta(minutes=30)) -> list[Alert]:
+    """Alerts still open after `after` go to the organisation's security manager (status escalated)."""
+    cutoff = now() - after
+    out = list(session.scalars(sa.select(Alert).where(Alert.status == "open", Alert.created_at <= cutoff)))
+    for a in out:
+        a.status = "escalated"
+    return out
