@@ -154,12 +154,12 @@ def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: s
         touched = merge_mentions(session, mentions)
         # people, sites and movements near a new or changed incident are alerted in the same transaction
         from corridor.ops.service import raise_alerts
-        from corridor.store.tables import Incident
+        from corridor.store.tables import Incident as IncidentRow
 
         for iid in sorted(touched):
-            inc = session.get(Incident, iid)
-            if inc is not None:
-                raise_alerts(session, inc)
+            row = session.get(IncidentRow, iid)
+            if row is not None:
+                raise_alerts(session, row)
         return Outcome(where, "new", None, doc.id, len(touched))
 
 
