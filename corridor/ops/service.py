@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import h3
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from corridor.store import audit
 from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, Site
 from corridor.store.visibility import Viewer
 
+LOCAL = ZoneInfo("Asia/Karachi")
 CELL_RES = 5
 CELL_KM = 9.85  # h3 resolution-5 edge length
 
@@ -199,6 +201,8 @@ def request_movement(
     notice_given_at: datetime | None = None,
     check_in_minutes: int | None = None,
 ) -> Movement:
+    if depart.tzinfo is None:
+        depart = depart.replace(tzinfo=LOCAL)  # a departure time without a zone is Pakistan time
     if kind not in ("road", "airport_transfer", "site_visit"):
         raise OpsError(f"movement kind must be road, airport_transfer or site_visit, not {kind!r}")
     own = set(session.scalars(sa.select(Person.id).where(Person.id.in_(people), Person.org_id == viewer.org_id)))
@@ -239,15 +243,22 @@ def evaluate_movement(
 
     rules = load_rules() if rules is None else rules
     route = plan(
-        risk, network, mv.origin, mv.destination, mv.depart.date(), via=mv.via, depart=mv.depart.replace(tzinfo=None)
+        risk,
+        network,
+        mv.origin,
+        mv.destination,
+        mv.depart.astimezone(LOCAL).date(),
+        via=mv.via,
+        depart=mv.depart.astimezone(LOCAL).replace(tzinfo=None),
     )
     people = list(session.scalars(sa.select(Person).where(Person.id.in_(mv.people))))
     stops = [route["from"], *[leg["to"] for leg in route["legs"]]]
     provinces = {n.province for n in network.nodes.values() if n.name in stops and n.province}
+    local = mv.depart.astimezone(LOCAL)  # SOP hours ("no travel 18:00-06:00") are local time
     facts = MovementFacts(
         kind=mv.kind,
-        depart=mv.depart,
-        arrive=mv.depart + timedelta(hours=route["hours"]),
+        depart=local,
+        arrive=local + timedelta(hours=route["hours"]),
         nationalities={p.nationality for p in people if p.nationality},
         group_size=len(people),
         provinces=provinces,
