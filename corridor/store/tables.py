@@ -353,3 +353,30 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     acknowledged_at: Mapped[datetime | None] = mapped_column(TS)
     acknowledged_by: Mapped[str | None] = mapped_column(UUID)
+
+
+class Channel(Base):
+    """Where an organisation's alerts go besides the in-app inbox: an e-mail address or a signed webhook."""
+
+    __tablename__ = "channels"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # email | webhook
+    target: Mapped[str] = mapped_column(sa.Text)  # address or URL
+    secret: Mapped[str | None] = mapped_column(sa.String(128))  # HMAC key for webhooks
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Delivery(Base):
+    """One attempt to deliver one alert over one channel (kept for the record and for retries)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "target", name="uq_deliveries_alert_channel_target"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(sa.ForeignKey("alerts.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    target: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(12))  # sent | failed
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(TS)
