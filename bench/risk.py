@@ -25,15 +25,18 @@ def main() -> None:
     cells = covered_cells()
     days = 3650.0
     # about half background, half triggered (alpha 0.5), spread over Pakistan's covered area
-    rows = simulate((24.0, 61.5, 36.5, 75.5), rate=a.events * 0.5 / days, alpha=0.5, omega=0.03, sigma=10.0,
-                    days=days, seed=7)
+    rows = simulate(
+        (24.0, 61.5, 36.5, 75.5), rate=a.events * 0.5 / days, alpha=0.5, omega=0.03, sigma=10.0, days=days, seed=7
+    )
     ev = Events.build(rows)
     print(f"{len(ev)} incidents over {days:.0f} days, {len(cells)} covered cells")
     t0 = time.perf_counter()
     model = fit(ev, set(cells))
     fit_s = time.perf_counter() - t0
-    print(f"fit: {fit_s:.1f} s ({model.iterations} EM iterations; alpha {model.alpha:.3f}, omega "
-          f"{model.omega:.4f}/day, sigma {model.sigma:.1f} km)")
+    print(
+        f"fit: {fit_s:.1f} s ({model.iterations} EM iterations; alpha {model.alpha:.3f}, omega "
+        f"{model.omega:.4f}/day, sigma {model.sigma:.1f} km)"
+    )
     day = model.day_of(date(2024, 6, 1))
     t0 = time.perf_counter()
     for c in cells:
@@ -64,8 +67,10 @@ def main() -> None:
         t = time.perf_counter()
         r = plan(rm, net, "Karachi", "Khunjerab", date(2024, 6, 1))
         route_times.append(time.perf_counter() - t)
-    print(f"route Karachi-Khunjerab ({r['km']:.0f} km, {len(r['legs'])} segments): "
-          f"median {statistics.median(route_times) * 1000:.1f} ms")
+    print(
+        f"route Karachi-Khunjerab ({r['km']:.0f} km, {len(r['legs'])} segments): "
+        f"median {statistics.median(route_times) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

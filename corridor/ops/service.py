@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 import h3
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
+from corridor.ids import new_id
 from corridor.ops.sop import MovementFacts, Rule, evaluate, load_rules
 from corridor.store import audit
 from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, Site
@@ -355,68 +357,105 @@ def alert_radius_km(inc: Incident) -> float:
     return r
 
 
-def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
-    """Alerts for every site, person and planned or under-way movement within the incident's radius. Idempotent:
-    an (incident, target, rule) pair is alerted once, however often the incident is re-ingested or re-verified."""
+@dataclass(frozen=True)
+class Target:
+    kind: str  # site | person | movement
+    id: str
+    org_id: str
+    distance_km: float
+    reason: str
+
+
+def alert_targets(session: Session, incident: Incident) -> list[Target]:
+    """Every site, person and planned or under-way movement within the incident's radius (h3 cell index)."""
     if incident.lat is None or incident.lon is None or incident.status in ("retracted", "merged"):
         return []
     radius = alert_radius_km(incident)
     ring = math.ceil(radius / (CELL_KM * 1.5)) + 1
     cells = list(h3.grid_disk(h3.latlng_to_cell(incident.lat, incident.lon, CELL_RES), ring))
     what = f"{incident.event_type.replace('_', ' ')} {incident.date or ''} at {incident.place_name or '?'}"
-    out: list[Alert] = []
-    existing = {
-        (a.target_kind, a.target_id)
-        for a in session.scalars(sa.select(Alert).where(Alert.incident_id == incident.id, Alert.rule == "proximity"))
-    }
-
-    def add(kind: str, target_id: str, org_id: str, d: float, reason: str) -> None:
-        if (kind, target_id) in existing:
-            return
-        a = Alert(
-            incident_id=incident.id,
-            org_id=org_id,
-            target_kind=kind,
-            target_id=target_id,
-            rule="proximity",
-            distance_km=round(d, 1),
-            reason=reason,
-            status="open",
-            created_at=now(),
-        )
-        try:
-            with session.begin_nested():
-                session.add(a)
-        except IntegrityError:
-            return  # raised by a concurrent run: still once
-        existing.add((kind, target_id))
-        out.append(a)
-
-    for site in session.scalars(sa.select(Site).where(Site.cell.in_(cells))):
-        d = distance_km(incident.lat, incident.lon, site.lat, site.lon)
+    out: list[Target] = []
+    by_site: dict[str, tuple[str, float]] = {}
+    for sid, org, name, lat, lon in session.execute(
+        sa.select(Site.id, Site.org_id, Site.name, Site.lat, Site.lon).where(Site.cell.in_(cells))
+    ):
+        d = distance_km(incident.lat, incident.lon, lat, lon)
         if d <= radius:
-            add("site", site.id, site.org_id, d, f"{what}, {d:.1f} km from site {site.name}")
-            for person in session.scalars(sa.select(Person).where(Person.site_id == site.id)):
-                add(
-                    "person",
-                    person.id,
-                    person.org_id,
-                    d,
-                    f"{what}, {d:.1f} km from {site.name} where {person.name} is assigned",
-                )
+            by_site[sid] = (name, d)
+            out.append(Target("site", sid, org, round(d, 1), f"{what}, {d:.1f} km from site {name}"))
+    if by_site:  # everyone assigned to those sites, in one query
+        for pid, org, pname, sid in session.execute(
+            sa.select(Person.id, Person.org_id, Person.name, Person.site_id).where(Person.site_id.in_(by_site))
+        ):
+            name, d = by_site[str(sid)]
+            out.append(
+                Target("person", pid, org, round(d, 1), f"{what}, {d:.1f} km from {name} where {pname} is assigned")
+            )
     for mv in session.scalars(
         sa.select(Movement).where(Movement.status.in_(("submitted", "approved", "acknowledged", "under_way")))
     ):
         near = [distance_km(incident.lat, incident.lon, la, lo) for la, lo in mv.route_points]
         if near and min(near) <= radius:
-            add(
-                "movement",
-                mv.id,
-                mv.org_id,
-                min(near),
-                f"{what}, {min(near):.1f} km from the route of movement {mv.origin} → {mv.destination} ({mv.status})",
+            out.append(
+                Target(
+                    "movement",
+                    mv.id,
+                    mv.org_id,
+                    round(min(near), 1),
+                    f"{what}, {min(near):.1f} km from the route of movement {mv.origin} → "
+                    f"{mv.destination} ({mv.status})",
+                )
             )
     return out
+
+
+def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
+    """Alerts for every target near the incident. Idempotent: an (incident, target, rule) is alerted once, however
+    often the incident is re-ingested or re-verified, also when two processes raise them at once (the insert
+    skips rows the unique constraint already holds)."""
+    targets = alert_targets(session, incident)
+    if not targets:
+        return []
+    existing = set(
+        session.execute(
+            sa.select(Alert.target_kind, Alert.target_id).where(
+                Alert.incident_id == incident.id, Alert.rule == "proximity"
+            )
+        ).tuples()
+    )
+    stamp = now()
+    rows = [
+        {
+            "id": new_id(),
+            "incident_id": incident.id,
+            "org_id": t.org_id,
+            "target_kind": t.kind,
+            "target_id": t.id,
+            "rule": "proximity",
+            "distance_km": t.distance_km,
+            "reason": t.reason,
+            "status": "open",
+            "created_at": stamp,
+        }
+        for t in targets
+        if (t.kind, t.id) not in existing
+    ]
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    stmt = insert(Alert).on_conflict_do_nothing(index_elements=["incident_id", "target_kind", "target_id", "rule"])
+    session.execute(stmt, rows)
+    ids = [r["id"] for r in rows]
+    return (
+        list(session.scalars(sa.select(Alert).where(Alert.id.in_(ids))))
+        if len(ids) <= 5000
+        else [
+            a
+            for k in range(0, len(ids), 5000)
+            for a in session.scalars(sa.select(Alert).where(Alert.id.in_(ids[k : k + 5000])))
+        ]
+    )
 
 
 def acknowledge(session: Session, viewer: Viewer, alert_id: str, safe: bool = False) -> Alert:
