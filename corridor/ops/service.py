@@ -384,12 +384,12 @@ def alert_targets(session: Session, incident: Incident) -> list[Target]:
             by_site[sid] = (name, d)
             out.append(Target("site", sid, org, round(d, 1), f"{what}, {d:.1f} km from site {name}"))
     if by_site:  # everyone assigned to those sites, in one query
-        for pid, org, pname, sid in session.execute(
+        for pid, porg, pname, sid in session.execute(
             sa.select(Person.id, Person.org_id, Person.name, Person.site_id).where(Person.site_id.in_(by_site))
         ):
             name, d = by_site[str(sid)]
             out.append(
-                Target("person", pid, org, round(d, 1), f"{what}, {d:.1f} km from {name} where {pname} is assigned")
+                Target("person", pid, porg, round(d, 1), f"{what}, {d:.1f} km from {name} where {pname} is assigned")
             )
     for mv in session.scalars(
         sa.select(Movement).where(Movement.status.in_(("submitted", "approved", "acknowledged", "under_way")))
@@ -421,7 +421,7 @@ def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
             sa.select(Alert.target_kind, Alert.target_id).where(
                 Alert.incident_id == incident.id, Alert.rule == "proximity"
             )
-        ).tuples()
+        ).all()
     )
     stamp = now()
     rows = [
