@@ -384,10 +384,10 @@ def alert_targets(session: Session, incident: Incident) -> list[Target]:
             by_site[sid] = (name, d)
             out.append(Target("site", sid, org, round(d, 1), f"{what}, {d:.1f} km from site {name}"))
     if by_site:  # everyone assigned to those sites, in one query
-        for pid, porg, pname, sid in session.execute(
+        for pid, porg, pname, psid in session.execute(
             sa.select(Person.id, Person.org_id, Person.name, Person.site_id).where(Person.site_id.in_(by_site))
         ):
-            name, d = by_site[str(sid)]
+            name, d = by_site[str(psid)]
             out.append(
                 Target("person", pid, porg, round(d, 1), f"{what}, {d:.1f} km from {name} where {pname} is assigned")
             )
