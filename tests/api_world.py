@@ -64,7 +64,7 @@ def quetta_incident(tlp: str, owner_org_id: str, day: date, **fields: Any) -> In
 
 
 def scopes_for(role: str) -> list[str]:
-    return {"admin": ["read", "write", "admin"], "analyst": ["read", "write", "admin"]}.get(role, ["read", "admin"])
+    return {"partner-readonly": ["read", "admin"]}.get(role, ["read", "write", "admin"])
 
 
 def build_world(store: Store, **app_kw: Any) -> World:

@@ -69,8 +69,10 @@ def test_tokens_are_scoped_and_revocable(world: World) -> None:
     assert denied.status_code == 403 and denied.json()["type"].endswith("/scope")
     assert c.delete(f"/api/v1/tokens/{tid}", headers=h).status_code == 204
     assert c.get("/api/v1/incidents", headers=rh).status_code == 401
-    staff = c.post("/api/v1/tokens", json={"name": "w", "scopes": ["write"]}, headers=world.auth("A", "staff"))
-    assert staff.status_code == 403
+    partner = c.post(
+        "/api/v1/tokens", json={"name": "w", "scopes": ["write"]}, headers=world.auth("A", "partner-readonly")
+    )
+    assert partner.status_code == 403
 
 
 def test_list_filters_pagination_and_formats(world: World) -> None:
@@ -321,3 +323,48 @@ def test_risk_endpoints_rate_from_public_incidents_only(world: World) -> None:
     assert area.status_code == 200 and area.json()["kind"] == "province"
     bad = world.get("/api/v1/risk/at", params={"lat": 40.4, "lon": 49.9})
     assert bad.status_code == 422 and "outside" in bad.json()["detail"]
+
+
+def test_operations_api_keeps_each_organisation_to_itself(world: World) -> None:
+    c = world.client
+    a, b = world.auth("A", "analyst"), world.auth("B", "analyst")
+    site = c.post("/api/v1/sites", json={"name": "Port camp", "lat": 24.78, "lon": 67.35, "kind": "camp"}, headers=a)
+    assert site.status_code == 201
+    person = c.post(
+        "/api/v1/people",
+        json={"name": "Li Wei", "nationality": "Chinese", "site_id": site.json()["id"], "phone": "+92 300 1234567"},
+        headers=a,
+    )
+    assert person.status_code == 201
+    assert [s["name"] for s in c.get("/api/v1/sites", headers=b).json()] == []
+    assert "Li Wei" not in str(c.get("/api/v1/people", headers=b).json())
+    assert c.get("/api/v1/people", headers=a).json()[0]["phone"] == "+92 300 1234567"
+    # another organisation's person cannot be put on my movement
+    mv = c.post(
+        "/api/v1/movements",
+        json={
+            "kind": "road",
+            "origin": "Karachi",
+            "destination": "Port Qasim",
+            "depart": "2024-10-10T09:00:00+05:00",
+            "people": [person.json()["id"]],
+        },
+        headers=b,
+    )
+    assert mv.status_code == 422
+    mv = c.post(
+        "/api/v1/movements",
+        json={
+            "kind": "airport_transfer",
+            "origin": "Karachi airport",
+            "destination": "Port Qasim",
+            "depart": "2024-10-10T09:00:00+05:00",
+            "people": [person.json()["id"]],
+        },
+        headers=a,
+    )
+    assert mv.status_code == 201, mv.text
+    ev = mv.json()["evaluation"]
+    assert ev["compliant"] is False and ev["route"]["km"] > 10
+    assert any("armoured vehicle" in m for r in ev["rules"] for m in r["missing"])
+    assert c.get("/api/v1/movements", headers=b).json() == []

@@ -104,6 +104,55 @@ def fresh_document(w: World, tlp: str) -> str:
         return doc.id
 
 
+def _viewer(w: World, org: str):  # type: ignore[no-untyped-def]
+    from corridor.store.visibility import Viewer
+
+    return Viewer(user_id=w.users[(org, "admin")], org_id=w.orgs[org], role="admin")
+
+
+def fresh_person(w: World, org: str) -> str:
+    from corridor.ops.service import add_person
+
+    with w.store.transaction() as s:
+        return add_person(s, _viewer(w, org), "Li Wei", "Chinese").id
+
+
+def fresh_movement(w: World, org: str, under_way: bool = False) -> str:
+    from datetime import datetime
+
+    from corridor.ops.service import request_movement
+
+    person = fresh_person(w, org)
+    with w.store.transaction() as s:
+        mv = request_movement(
+            s, _viewer(w, org), "road", "Karachi", "Hub", datetime(2024, 10, 10, 9, 0), [person], check_in_minutes=30
+        )
+        if under_way:
+            mv.status = "under_way"
+        return mv.id
+
+
+def fresh_alert(w: World, org: str) -> str:
+    from corridor.clock import now
+    from corridor.store.tables import Alert
+
+    with w.store.transaction() as s:
+        a = Alert(
+            incident_id=w.incidents["GREEN"],
+            org_id=w.orgs[org],
+            target_kind="site",
+            target_id="x",
+            rule=f"test-{now().timestamp()}",
+            distance_km=1.0,
+            reason="test",
+            status="open",
+            created_at=now(),
+        )
+        s.add(a)
+        s.flush()
+        return a.id
+
+
 def fresh_token(w: World, org: str, role: str) -> str:
     with w.store.transaction() as s:
         user = s.get(User, w.users[(org, role)])
@@ -204,6 +253,43 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("get", "/api/v1/risk/route"): lambda w, t, o, r, p: {
         "method": "GET",
         "url": "/api/v1/risk/route?from=Karachi&to=Quetta&date=2025-06-01",
+    },
+    ("get", "/api/v1/sites"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/sites"},
+    ("post", "/api/v1/sites"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/sites",
+        "json": {"name": "camp", "lat": 24.8, "lon": 67.3},
+    },
+    ("get", "/api/v1/people"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/people"},
+    ("post", "/api/v1/people"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/people",
+        "json": {"name": "Li Wei", "nationality": "Chinese"},
+    },
+    ("get", "/api/v1/movements"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/movements"},
+    ("post", "/api/v1/movements"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/movements",
+        "json": {
+            "kind": "road",
+            "origin": "Karachi",
+            "destination": "Port Qasim",
+            "depart": "2024-10-10T09:00:00+05:00",
+            "people": [fresh_person(w, o)],
+        },
+    },
+    ("post", "/api/v1/movements/{movement_id}/status/{status}"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": f"/api/v1/movements/{fresh_movement(w, o)}/status/submitted",
+    },
+    ("post", "/api/v1/movements/{movement_id}/check-in"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": f"/api/v1/movements/{fresh_movement(w, o, under_way=True)}/check-in",
+    },
+    ("get", "/api/v1/alerts"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/alerts"},
+    ("post", "/api/v1/alerts/{alert_id}/{action}"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": f"/api/v1/alerts/{fresh_alert(w, o)}/ack",
     },
     ("get", "/api/v1/risk/area"): lambda w, t, o, r, p: {
         "method": "GET",

@@ -148,7 +148,7 @@ def create_api_token(
     """A token for a program, for yourself; it is shown once. Only admins may grant the admin scope."""
     if "admin" in body.scopes and who.user.role != "admin":
         raise Problem(403, "Forbidden", "only admins may create admin-scoped tokens")
-    if "write" in body.scopes and who.user.role not in ("admin", "analyst"):
+    if "write" in body.scopes and who.user.role == "partner-readonly":
         raise Problem(403, "Forbidden", f"role {who.user.role!r} cannot hold write tokens")
     user = session.get(User, who.user.id)
     assert user is not None
