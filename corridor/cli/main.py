@@ -643,6 +643,197 @@ def risk_backtest(
     out.print(t)
 
 
+sites_app = typer.Typer(help="Protected sites.", no_args_is_help=True)
+people_app = typer.Typer(help="Protected people (personal data: stays in its organisation).", no_args_is_help=True)
+movements_app = typer.Typer(help="Movements under the SOPs, with their approval workflow.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts near incidents: list, acknowledge, escalate, deliver.", no_args_is_help=True)
+app.add_typer(sites_app, name="sites")
+app.add_typer(people_app, name="people")
+app.add_typer(movements_app, name="movements")
+app.add_typer(alerts_app, name="alerts")
+
+
+def _as_org(session, org: str):
+    """The local operator acting for one organisation (its security manager's rights)."""
+    from corridor.identity.service import IdentityError, find_org
+    from corridor.store.visibility import Viewer
+
+    try:
+        o = find_org(session, org)
+    except IdentityError as exc:
+        raise UserError(str(exc)) from None
+    return Viewer(user_id=None, org_id=o.id, role="admin")
+
+
+def _import(kind: str, path: Path, org: str) -> None:
+    from corridor.ops.service import OpsError, import_csv
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    store, _ = _store()
+    try:
+        with store.transaction() as session:
+            report = import_csv(session, _as_org(session, org), kind, path.read_text(encoding="utf-8"))
+    except OpsError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    out.print(f"{kind}: {report.created} imported, {len(report.errors)} rejected")
+    for e in report.errors:
+        out.print(f"  {path}:{e}", markup=False)
+
+
+@sites_app.command("import")
+def sites_import(path: Path, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Import sites from CSV (name,lat,lon,kind,radius_m,security_force); bad rows are listed, good ones kept."""
+    _import("sites", path, org)
+
+
+@sites_app.command("list")
+def sites_list(org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    import sqlalchemy as sa
+
+    from corridor.store.tables import Site
+
+    store, _ = _store()
+    with store.sessions() as session:
+        viewer = _as_org(session, org)
+        for s in session.scalars(sa.select(Site).where(Site.org_id == viewer.org_id).order_by(Site.name)):
+            out.print(f"{s.id[:8]}  {s.name} ({s.kind}) {s.lat:.4f},{s.lon:.4f} {s.security_force or ''}")
+
+
+@people_app.command("import")
+def people_import(path: Path, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Import people from CSV (name,nationality,site,phone,email,emergency_contact)."""
+    _import("people", path, org)
+
+
+@movements_app.command("request")
+def movements_request(
+    org: Annotated[str, typer.Option(help="Organisation")],
+    start: Annotated[str, typer.Option("--from")],
+    end: Annotated[str, typer.Option("--to")],
+    depart: Annotated[str, typer.Option(help="YYYY-MM-DDTHH:MM, Pakistan time")],
+    person: Annotated[list[str], typer.Option(help="A person's name (repeatable)")],
+    kind: Annotated[str, typer.Option(help="road, airport_transfer or site_visit")] = "road",
+    escort: Annotated[str | None, typer.Option()] = None,
+    armoured: Annotated[bool, typer.Option("--armoured")] = False,
+    notice_hours: Annotated[float | None, typer.Option(help="Notice given this many hours before departure")] = None,
+    check_in: Annotated[int | None, typer.Option(help="Check-in interval, minutes")] = None,
+) -> None:
+    """Request a movement and show its evaluation against the SOPs and the route's risk."""
+    from datetime import datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from corridor.geo.roads import RoadError, get_network
+    from corridor.ops.service import LOCAL, OpsError, evaluate_movement, request_movement
+    from corridor.risk.service import RiskError
+    from corridor.store.tables import Person
+
+    try:
+        dep = datetime.fromisoformat(depart).replace(tzinfo=LOCAL)
+    except ValueError:
+        raise UserError(f"--depart: {depart!r} is not YYYY-MM-DDTHH:MM") from None
+    store, _ = _store()
+    try:
+        with store.transaction() as session:
+            viewer = _as_org(session, org)
+            ids = []
+            for name in person:
+                found = session.scalar(sa.select(Person.id).where(Person.org_id == viewer.org_id, Person.name == name))
+                if found is None:
+                    raise UserError(f"no person {name!r} in {org}")
+                ids.append(found)
+            mv = request_movement(
+                session,
+                viewer,
+                kind,
+                start,
+                end,
+                dep,
+                ids,
+                vehicles=[{"name": "vehicle 1", "armoured": armoured}],
+                escort=escort,
+                notice_given_at=dep - timedelta(hours=notice_hours) if notice_hours else None,
+                check_in_minutes=check_in,
+            )
+            ev = evaluate_movement(session, mv, _risk_model(), get_network())
+    except (OpsError, RiskError, RoadError) as exc:
+        raise UserError(str(exc)) from None
+    _print_evaluation(mv.id, ev)
+
+
+def _print_evaluation(movement_id: str, ev: dict) -> None:
+    r = ev["route"]
+    out.print(
+        f"movement {movement_id[:8]}: {r['from']} → {r['to']}, {r['km']} km, {r['hours']} h, route rating "
+        f"{r['rating']} ({r['label']}); worst segment {r['worst_segment']['road']} "
+        f"{' – '.join(r['worst_segment']['between'])}"
+    )
+    out.print("[green]meets every SOP that applies[/]" if ev["compliant"] else "[red]does not meet the SOPs[/]")
+    for rule in ev["rules"]:
+        mark = "✓" if rule["met"] else "✗"
+        out.print(f"  {mark} {rule['title']}" + ("" if rule["met"] else f": missing {'; '.join(rule['missing'])}"))
+
+
+@alerts_app.command("list")
+def alerts_list(
+    org: Annotated[str, typer.Option(help="Organisation")], status: Annotated[str | None, typer.Option()] = None
+) -> None:
+    import sqlalchemy as sa
+
+    from corridor.store.tables import Alert
+
+    store, _ = _store()
+    with store.sessions() as session:
+        viewer = _as_org(session, org)
+        q = sa.select(Alert).where(Alert.org_id == viewer.org_id)
+        if status:
+            q = q.where(Alert.status == status)
+        for a in session.scalars(q.order_by(Alert.created_at.desc())):
+            out.print(f"{a.id[:8]} {a.status:12s} {a.target_kind:8s} {a.reason}", markup=False)
+
+
+@alerts_app.command("escalate")
+def alerts_escalate(after_minutes: Annotated[int, typer.Option(help="Open longer than this")] = 30) -> None:
+    """Escalate unanswered alerts to the organisations' security managers."""
+    from datetime import timedelta
+
+    from corridor.ops.service import escalate
+
+    store, _ = _store()
+    with store.transaction() as session:
+        n = len(escalate(session, timedelta(minutes=after_minutes)))
+    out.print(f"{n} alerts escalated")
+
+
+@alerts_app.command("deliver")
+def alerts_deliver() -> None:
+    """Send undelivered alerts by e-mail (CORRIDOR_SMTP_HOST/PORT/FROM) and to signed webhooks."""
+    import os
+
+    import sqlalchemy as sa
+
+    from corridor.ops.notify import SmtpSettings, deliver
+    from corridor.store.tables import Alert
+
+    smtp = (
+        SmtpSettings(
+            os.environ["CORRIDOR_SMTP_HOST"],
+            int(os.environ.get("CORRIDOR_SMTP_PORT", "25")),
+            os.environ.get("CORRIDOR_SMTP_FROM", "corridor@localhost"),
+        )
+        if os.environ.get("CORRIDOR_SMTP_HOST")
+        else None
+    )
+    store, _ = _store()
+    with store.transaction() as session:
+        done = deliver(session, list(session.scalars(sa.select(Alert).where(Alert.status == "open"))), smtp)
+    out.print(f"{sum(d.status == 'sent' for d in done)} sent, {sum(d.status == 'failed' for d in done)} failed")
+    for d in done:
+        if d.status == "failed":
+            out.print(f"  failed {d.channel} {d.target}: {d.last_error}", markup=False)
+
+
 @app.command("eval")
 def eval_cmd(
     gold: Annotated[Path, typer.Argument(help="Gold labels, JSONL {id, published, incidents}.")],
@@ -679,6 +870,7 @@ def demo() -> None:
 
     store, settings = _store()
     out.print(f"[bold]corridor demo[/] — store: {settings.database_url}")
+    movement_id = _demo_registry(store)
     items = read_manifest(samples_dir() / "manifest.jsonl")
     report = _run_ingest(store, items, settings.max_document_bytes, ingest_items)
     _print_ingest_summary(report)
@@ -694,9 +886,72 @@ def demo() -> None:
         f"{conflicts} with conflicting figures kept per source."
     )
     _demo_risk(rows)
+    _demo_operations(store, movement_id)
     where = settings.database_path or settings.database_url
     out.print(f"Data lives in [bold]{where}[/] (set CORRIDOR_HOME or CORRIDOR_DATABASE_URL to move it).")
     out.print("Next: corridor incidents show ID · corridor incidents export --format geojson")
+
+
+def _demo_registry(store) -> str:
+    """A sample company with three CPEC sites, its Chinese staff and a planned airport transfer."""
+    from datetime import datetime
+
+    from corridor.identity.service import add_org
+    from corridor.ops.service import LOCAL, add_person, add_site, request_movement
+    from corridor.store.visibility import Viewer
+
+    with store.transaction() as session:
+        org = add_org(session, "Harbour Power Co", "company")
+        add_org(session, "Provincial Liaison Cell", "agency")
+        v = Viewer(user_id=None, org_id=org.id, role="admin")
+        sites = [
+            add_site(session, v, "Port Qasim coal power plant", 24.78, 67.35, "power_plant", 1500, "SSU Sindh"),
+            add_site(session, v, "Dasu hydropower camp", 35.29, 73.29, "camp", 800, "SSD 34 Division"),
+            add_site(session, v, "Gwadar port office", 25.11, 62.345, "office", 200, "SSD 44 Division"),
+        ]
+        staff = [add_person(session, v, f"Engineer {k + 1}", "Chinese", sites[k % 3].id) for k in range(6)]
+        mv = request_movement(
+            session,
+            v,
+            "airport_transfer",
+            "Karachi airport",
+            "Port Qasim",
+            datetime(2024, 10, 8, 19, 30, tzinfo=LOCAL),
+            [staff[0].id, staff[3].id],
+            vehicles=[{"name": "Land Cruiser", "armoured": False}],
+            escort="Sindh Police",
+        )
+        out.print(
+            "registry: Harbour Power Co with 3 sites (Port Qasim, Dasu, Gwadar), 6 staff, one airport transfer "
+            "planned for 8 Oct 2024 19:30"
+        )
+        return mv.id
+
+
+def _demo_operations(store, movement_id: str) -> None:
+    """The alerts the sample reports raised for the sample company, and the planned transfer's evaluation."""
+    import sqlalchemy as sa
+
+    from corridor.geo.roads import get_network
+    from corridor.ops.service import evaluate_movement
+    from corridor.store.tables import Alert, Movement
+
+    risk = _risk_model()  # before the write transaction: building it reads the store
+    with store.transaction() as session:
+        alerts = list(session.scalars(sa.select(Alert).order_by(Alert.created_at)))
+        by_kind: dict[str, int] = {}
+        for a in alerts:
+            by_kind[a.target_kind] = by_kind.get(a.target_kind, 0) + 1
+        out.print(
+            f"alerts raised by the sample reports: {len(alerts)} "
+            f"({', '.join(f'{n} {k}s' for k, n in sorted(by_kind.items()))})"
+        )
+        for a in [a for a in alerts if a.target_kind == "site"][:4]:
+            out.print(f"  {a.reason}", markup=False)
+        mv = session.get(Movement, movement_id)
+        assert mv is not None
+        ev = evaluate_movement(session, mv, risk, get_network())
+    _print_evaluation(movement_id, ev)
 
 
 def _demo_risk(rows) -> None:
