@@ -266,6 +266,14 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "url": "/api/v1/people",
         "json": {"name": "Li Wei", "nationality": "Chinese"},
     },
+    ("get", "/api/v1/people/{person_id}/export"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/api/v1/people/{fresh_person(w, o)}/export",
+    },
+    ("delete", "/api/v1/people/{person_id}"): lambda w, t, o, r, p: {
+        "method": "DELETE",
+        "url": f"/api/v1/people/{fresh_person(w, o)}",
+    },
     ("get", "/api/v1/movements"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/movements"},
     ("post", "/api/v1/movements"): lambda w, t, o, r, p: {
         "method": "POST",

@@ -239,3 +239,53 @@ def test_csv_import_reports_bad_rows(store: Store, orgs: dict[str, Viewer]) -> N
             s, orgs["mgr"], "people", "name,nationality,site\nLi Wei,Chinese,Port camp\nZhang,Chinese,Nowhere\n"
         )
         assert p.created == 1 and "unknown site" in p.errors[0]
+
+
+def test_security_details_export_and_erasure(store: Store, orgs: dict[str, Viewer]) -> None:
+    from corridor.store.tables import Movement, SecurityDetail
+
+    with store.transaction() as s:
+        r = ops.import_csv(
+            s,
+            orgs["mgr"],
+            "details",
+            "name,kind,force,armoured,capacity\n"
+            "SPU team 3,escort,Special Protection Unit,,\nLC-7,vehicle,,yes,6\nBoat,ship,,,\n",
+        )
+        assert r.created == 2 and "escort or a vehicle" in r.errors[0]
+        assert s.scalar(sa.select(SecurityDetail.armoured).where(SecurityDetail.name == "LC-7")) is True
+        p = ops.add_person(s, orgs["mgr"], "Wang Li", "Chinese", phone="+92 300 0000000")
+        mv = ops.request_movement(s, orgs["mgr"], "road", "Karachi", "Hub", DEPART, [p.id])
+        pid, mid = p.id, mv.id
+    with store.transaction() as s:
+        with pytest.raises(ops.OpsError):
+            ops.export_person(s, orgs["other"], pid)  # another organisation cannot read it out
+        data = ops.export_person(s, orgs["mgr"], pid)
+        assert data["person"]["phone"] == "+92 300 0000000" and data["movements"][0]["id"] == mid
+        ops.erase_person(s, orgs["mgr"], pid)
+    with store.sessions() as s:
+        assert s.get(Person, pid) is None
+        assert s.get(Movement, mid).people == []  # type: ignore[union-attr]
+
+
+def test_missed_check_in_is_escalated_once(store: Store, orgs: dict[str, Viewer]) -> None:
+    start = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+    previous = clock.set_clock(clock.FixedClock(start))
+    try:
+        with store.transaction() as s:
+            p = ops.add_person(s, orgs["mgr"], "Wang Li", "Chinese")
+            mv = ops.request_movement(s, orgs["mgr"], "road", "Karachi", "Hub", start, [p.id], check_in_minutes=30)
+            mv.evaluation = {"compliant": True, "rules": []}
+            for st, who in (
+                ("submitted", "mgr"),
+                ("approved", "mgr"),
+                ("acknowledged", "agency"),
+                ("under_way", "mgr"),
+            ):
+                ops.advance(s, orgs[who], mv.id, st)
+        clock.set_clock(clock.FixedClock(start + timedelta(minutes=50)))
+        with store.transaction() as s:
+            assert len(ops.escalate_overdue(s)) == 1
+            assert ops.escalate_overdue(s) == []  # once
+    finally:
+        clock.set_clock(previous)

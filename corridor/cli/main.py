@@ -706,6 +706,61 @@ def people_import(path: Path, org: Annotated[str, typer.Option(help="Organisatio
     _import("people", path, org)
 
 
+@people_app.command("export")
+def people_export(name: str, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Everything held on a person, as JSON (subject-access request)."""
+    import sqlalchemy as sa
+
+    from corridor.ops.service import export_person
+    from corridor.store.tables import Person
+
+    store, _ = _store()
+    with store.transaction() as session:
+        viewer = _as_org(session, org)
+        pid = session.scalar(sa.select(Person.id).where(Person.org_id == viewer.org_id, Person.name == name))
+        if pid is None:
+            raise UserError(f"no person {name!r} in {org}")
+        data = export_person(session, viewer, pid)
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@people_app.command("erase")
+def people_erase(name: str, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Erase a person on request: the record, their alerts, their place on movements."""
+    import sqlalchemy as sa
+
+    from corridor.ops.service import erase_person
+    from corridor.store.tables import Person
+
+    store, _ = _store()
+    with store.transaction() as session:
+        viewer = _as_org(session, org)
+        pid = session.scalar(sa.select(Person.id).where(Person.org_id == viewer.org_id, Person.name == name))
+        if pid is None:
+            raise UserError(f"no person {name!r} in {org}")
+        erase_person(session, viewer, pid)
+    out.print(f"erased {name}")
+
+
+@sites_app.command("details")
+def details_import(path: Path, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Import escort units and vehicles from CSV (name,kind,force,armoured,capacity)."""
+    _import("details", path, org)
+
+
+@movements_app.command("escalate")
+def movements_escalate() -> None:
+    """Escalate movements under way that missed a check-in (once each)."""
+    from corridor.ops.service import escalate_overdue
+
+    store, _ = _store()
+    with store.transaction() as session:
+        late = escalate_overdue(session)
+    out.print(f"{len(late)} movements escalated for missed check-ins")
+    for m in late:
+        out.print(f"  {m.id[:8]} {m.origin} → {m.destination}, last check-in {m.last_check_in}")
+
+
 @movements_app.command("request")
 def movements_request(
     org: Annotated[str, typer.Option(help="Organisation")],

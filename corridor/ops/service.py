@@ -26,7 +26,7 @@ from corridor.geo.gazetteer import distance_km
 from corridor.ids import new_id
 from corridor.ops.sop import MovementFacts, Rule, evaluate, load_rules
 from corridor.store import audit
-from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, Site
+from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, SecurityDetail, Site
 from corridor.store.visibility import Viewer
 
 LOCAL = ZoneInfo("Asia/Karachi")
@@ -117,6 +117,78 @@ def people_query(viewer: Viewer) -> sa.Select[Person]:
     return sa.select(Person).where(sa.or_(Person.org_id == viewer.org_id, named))
 
 
+def add_detail(
+    session: Session,
+    viewer: Viewer,
+    name: str,
+    kind: str,
+    force: str | None = None,
+    armoured: bool = False,
+    capacity: int | None = None,
+) -> SecurityDetail:
+    """An escort unit (with its force) or a vehicle (armoured or not, seats)."""
+    if kind not in ("escort", "vehicle"):
+        raise OpsError(f"a security detail is an escort or a vehicle, not {kind!r}")
+    if capacity is not None and capacity <= 0:
+        raise OpsError("capacity must be positive")
+    d = SecurityDetail(
+        org_id=viewer.org_id, name=name, kind=kind, force=force, armoured=armoured, capacity=capacity, created_at=now()
+    )
+    session.add(d)
+    session.flush()
+    return d
+
+
+def export_person(session: Session, viewer: Viewer, person_id: str) -> dict[str, Any]:
+    """Everything corridor holds on a person (a subject-access request), for their organisation."""
+    p = session.get(Person, person_id)
+    if p is None or p.org_id != viewer.org_id:
+        raise OpsError(f"no person {person_id!r} in your organisation", 404)
+    alerts = session.scalars(sa.select(Alert).where(Alert.target_kind == "person", Alert.target_id == p.id))
+    moves = [m for m in session.scalars(sa.select(Movement).where(Movement.org_id == p.org_id)) if p.id in m.people]
+    audit.record(session, viewer, "person.export", "person", p.id, None, {})
+    return {
+        "person": {
+            "id": p.id,
+            "name": p.name,
+            "nationality": p.nationality,
+            "site_id": p.site_id,
+            "phone": p.phone,
+            "email": p.email,
+            "emergency_contact": p.emergency_contact,
+            "created_at": p.created_at.isoformat(),
+        },
+        "alerts": [
+            {"id": a.id, "reason": a.reason, "status": a.status, "created_at": a.created_at.isoformat()} for a in alerts
+        ],
+        "movements": [
+            {
+                "id": m.id,
+                "origin": m.origin,
+                "destination": m.destination,
+                "depart": m.depart.isoformat(),
+                "status": m.status,
+            }
+            for m in moves
+        ],
+    }
+
+
+def erase_person(session: Session, viewer: Viewer, person_id: str) -> None:
+    """Erase a person on request: the record, their alerts, and their place on movements (the audit log keeps
+    only that an erasure happened, never the erased data)."""
+    p = session.get(Person, person_id)
+    if p is None or p.org_id != viewer.org_id:
+        raise OpsError(f"no person {person_id!r} in your organisation", 404)
+    session.execute(sa.delete(Alert).where(Alert.target_kind == "person", Alert.target_id == p.id))
+    session.execute(sa.delete(RecordShare).where(RecordShare.object_type == "person", RecordShare.object_id == p.id))
+    for m in session.scalars(sa.select(Movement).where(Movement.org_id == p.org_id)):
+        if p.id in m.people:
+            m.people = [x for x in m.people if x != p.id]
+    session.delete(p)
+    audit.record(session, viewer, "person.erase", "person", person_id, None, {})
+
+
 @dataclass
 class ImportReport:
     created: int = 0
@@ -128,7 +200,7 @@ def import_csv(session: Session, viewer: Viewer, kind: str, text: str) -> Import
     emergency_contact) from CSV. Bad rows are reported with their line and skipped; good rows are kept."""
     report = ImportReport()
     rows = csv.DictReader(io.StringIO(text))
-    need = {"sites": {"name", "lat", "lon"}, "people": {"name"}}[kind]
+    need = {"sites": {"name", "lat", "lon"}, "people": {"name"}, "details": {"name", "kind"}}[kind]
     missing = need - set(rows.fieldnames or [])
     if missing:
         raise OpsError(f"CSV header lacks {sorted(missing)}")
@@ -138,7 +210,17 @@ def import_csv(session: Session, viewer: Viewer, kind: str, text: str) -> Import
             if not (row.get("name") or "").strip():
                 raise OpsError("name is empty")
             with session.begin_nested():
-                if kind == "sites":
+                if kind == "details":
+                    add_detail(
+                        session,
+                        viewer,
+                        row["name"].strip(),
+                        row["kind"].strip(),
+                        row.get("force") or None,
+                        (row.get("armoured") or "").strip().lower() in ("1", "true", "yes"),
+                        int(row["capacity"]) if row.get("capacity") else None,
+                    )
+                elif kind == "sites":
                     add_site(
                         session,
                         viewer,
@@ -325,6 +407,25 @@ def check_in(session: Session, viewer: Viewer, movement_id: str) -> Movement:
         raise OpsError("no movement under way to check in", 404)
     mv.last_check_in = now()
     return mv
+
+
+def escalate_overdue(session: Session, grace_minutes: int = 5) -> list[Movement]:
+    """Movements that missed a check-in are escalated once to their organisation's security manager."""
+    out = []
+    for mv in overdue_movements(session, grace_minutes):
+        if mv.escalated_at is None or (mv.last_check_in and mv.escalated_at < mv.last_check_in):
+            mv.escalated_at = now()
+            audit.record(
+                session,
+                None,
+                "movement.escalated",
+                "movement",
+                mv.id,
+                None,
+                {"last_check_in": mv.last_check_in.isoformat() if mv.last_check_in else None},
+            )
+            out.append(mv)
+    return out
 
 
 def overdue_movements(session: Session, grace_minutes: int = 5) -> list[Movement]:

@@ -330,8 +330,23 @@ class Movement(Base):
     evaluation: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     route_points: Mapped[list[list[float]]] = mapped_column(sa.JSON, default=list)
     last_check_in: Mapped[datetime | None] = mapped_column(TS)
+    escalated_at: Mapped[datetime | None] = mapped_column(TS)  # a missed check-in was escalated
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class SecurityDetail(Base):
+    """An escort unit or a vehicle an organisation can put on a movement."""
+
+    __tablename__ = "security_details"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # escort | vehicle
+    force: Mapped[str | None] = mapped_column(sa.String(120))  # for escorts: Special Protection Unit, FC, ...
+    armoured: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(TS)
 
 
 class Alert(Base):

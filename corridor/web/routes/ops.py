@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -133,6 +133,30 @@ def create_person(
     except ops.OpsError as exc:
         raise _fail(exc) from None
     return {"id": p.id, "name": p.name}
+
+
+@router.get("/people/{person_id}/export", **access(frozenset({"admin"}), "admin"))
+def export_person(
+    person_id: str, who: Viewer = Depends(viewer), session: Session = Depends(db_write)
+) -> dict[str, Any]:
+    """Everything held on a person (subject-access request); the export is audited."""
+    try:
+        data = ops.export_person(session, who, person_id)
+        session.commit()
+    except ops.OpsError as exc:
+        raise _fail(exc) from None
+    return data
+
+
+@router.delete("/people/{person_id}", status_code=204, **access(frozenset({"admin"}), "admin"))
+def erase_person(person_id: str, who: Viewer = Depends(viewer), session: Session = Depends(db_write)) -> Response:
+    """Erase a person on request (record, alerts, place on movements)."""
+    try:
+        ops.erase_person(session, who, person_id)
+        session.commit()
+    except ops.OpsError as exc:
+        raise _fail(exc) from None
+    return Response(status_code=204)
 
 
 @router.get("/movements", **access(ALL, "read"))
