@@ -289,3 +289,25 @@ def test_missed_check_in_is_escalated_once(store: Store, orgs: dict[str, Viewer]
             assert ops.escalate_overdue(s) == []  # once
     finally:
         clock.set_clock(previous)
+
+
+def test_organisation_rules_extend_and_override_the_default(tmp_path: Path) -> None:
+    from corridor.ops.sop import install, rules_for
+
+    own = tmp_path / "mine.yaml"
+    own.write_text(
+        "- id: no-night-road-travel\n  title: No road travel between 17:00 and 07:00\n"
+        "  requires: {no_travel_between: ['17:00', '07:00']}\n"
+        "- id: two-vehicles\n  title: Armoured vehicles only\n  applies: {movement: [site_visit]}\n"
+        "  requires: {armoured: true}\n"
+    )
+    install(own, tmp_path, "org-1")
+    rules = {r.id: r for r in rules_for("org-1", tmp_path)}
+    assert rules["no-night-road-travel"].requires["no_travel_between"] == ["17:00", "07:00"]
+    assert "two-vehicles" in rules and "escort-foreign-road" in rules
+    assert "two-vehicles" not in {r.id for r in rules_for("org-2", tmp_path)}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- id: x\n  title: y\n  requires: {}\n")
+    with pytest.raises(SopError):
+        install(bad, tmp_path, "org-1")
+    assert {r.id for r in rules_for("org-1", tmp_path)} == set(rules)  # the bad file changed nothing

@@ -706,6 +706,39 @@ def people_import(path: Path, org: Annotated[str, typer.Option(help="Organisatio
     _import("people", path, org)
 
 
+sop_app = typer.Typer(help="Standard operating procedures (rules as YAML).", no_args_is_help=True)
+app.add_typer(sop_app, name="sop")
+
+
+@sop_app.command("check")
+def sop_check(path: Path) -> None:
+    """Validate a rule file: each rule, or the file, line and reason it fails on."""
+    from corridor.ops.sop import SopError, load_rules
+
+    try:
+        rules = load_rules(path)
+    except SopError as exc:
+        raise UserError(str(exc)) from None
+    for r in rules:
+        out.print(f"{r.source}: {r.id} — {r.title}")
+    out.print(f"{len(rules)} rules valid")
+
+
+@sop_app.command("install")
+def sop_install(path: Path, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
+    """Make a validated rule file the organisation's own rules (on top of the default set)."""
+    from corridor.ops.sop import SopError, install
+
+    store, settings = _store()
+    with store.sessions() as session:
+        viewer = _as_org(session, org)
+    try:
+        rules = install(path, settings.home, viewer.org_id or "")
+    except SopError as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"{len(rules)} rules installed for {org}")
+
+
 @people_app.command("export")
 def people_export(name: str, org: Annotated[str, typer.Option(help="Organisation")]) -> None:
     """Everything held on a person, as JSON (subject-access request)."""

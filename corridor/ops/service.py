@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
 from corridor.ids import new_id
-from corridor.ops.sop import MovementFacts, Rule, evaluate, load_rules
+from corridor.ops.sop import MovementFacts, Rule, evaluate
 from corridor.store import audit
 from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, SecurityDetail, Site
 from corridor.store.visibility import Viewer
@@ -325,7 +325,11 @@ def evaluate_movement(
     segment. `risk` is a RiskModel, `network` a RoadNetwork."""
     from corridor.risk.routes import plan
 
-    rules = load_rules() if rules is None else rules
+    if rules is None:
+        from corridor.config import load_settings
+        from corridor.ops.sop import rules_for
+
+        rules = rules_for(mv.org_id, load_settings().home)
     route = plan(
         risk,
         network,

@@ -182,3 +182,30 @@ def evaluate(rules: list[Rule], m: MovementFacts) -> list[Finding]:
             missing.append(f"check-in every {req['check_in_minutes']} minutes")
         out.append(Finding(rule.id, rule.title, not missing, missing, rule.source))
     return out
+
+
+def org_rules_path(home: Path, org_id: str) -> Path:
+    return home / "sop" / f"{org_id}.yaml"
+
+
+def rules_for(org_id: str | None, home: Path | None = None) -> list[Rule]:
+    """The default set plus the organisation's own rules (installed with `corridor sop install`); an
+    organisation's rule with the id of a default rule replaces it."""
+    rules = {r.id: r for r in load_rules()}
+    if org_id and home is not None:
+        path = org_rules_path(home, org_id)
+        if path.exists():
+            for r in load_rules(path):
+                rules[r.id] = r
+    return list(rules.values())
+
+
+def install(path: Path, home: Path, org_id: str) -> list[Rule]:
+    """Validate a rule file and make it the organisation's own rules (a bad file changes nothing)."""
+    rules = load_rules(path)
+    target = org_rules_path(home, org_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    tmp.replace(target)  # atomic: evaluations see the old rules or the new, never half a file
+    return rules
