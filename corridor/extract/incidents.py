@@ -374,13 +374,8 @@ def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | N
     return "other", cand.anchors[0] if cand.anchors else None
 
 
-def _ev(
-    field_name: str,
-    s: Sentence | None,
-    start: int | None = None,
-    end: int | None = None,
-    doc: Doc | None = None,
-) -> Evidence | None:
+def _ev(field_name: str, s: Sentence | None) -> Evidence | None:
+    """Evidence for a field: the sentence that supports it, with its offsets in the cleaned text."""
     if s is None:
         return None
     return Evidence(field=field_name, text=s.text, start=s.start, end=s.end)

@@ -288,7 +288,7 @@ def canonical(mentions: list[Mention]) -> dict[str, Any]:
 # ---------------------------------------------------------------- store side
 
 
-def _views(session: Session, mentions: Iterable[Mention]) -> list[MentionView]:
+def _views(mentions: Iterable[Mention]) -> list[MentionView]:
     out = []
     for m in mentions:
         d = m.document
@@ -364,7 +364,7 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
     touched: set[str] = set()
     stamp = now()
     claimed_ids: set[str] = set()
-    for group_views in cluster(_views(session, pool)):
+    for group_views in cluster(_views(pool)):
         members = [by_id[v.id] for v in group_views]
         existing = Counter(m.incident_id for m in members if m.incident_id and m.incident_id not in claimed_ids)
         if existing:

@@ -18,7 +18,7 @@ from corridor.clock import now
 from corridor.ingest.merge import canonical
 from corridor.store import audit
 from corridor.store.queries import get_incident
-from corridor.store.tables import Incident, IncidentEdit, Mention, Organisation, RecordShare, User
+from corridor.store.tables import Incident, IncidentEdit, Organisation, RecordShare, User
 from corridor.store.visibility import Viewer, may_write
 
 PLACE_FIELDS = ("place_name", "city", "district", "province", "country", "lat", "lon", "geo_precision")
@@ -321,10 +321,3 @@ def share(
         session, viewer, "incident.share", "incident", inc.id, request_id, {"org_id": org_id, "user_id": user_id}
     )
     return rec
-
-
-def mention_ids(inc: Incident) -> list[str]:
-    return sorted(m.id for m in inc.mentions)
-
-
-__all__ = ["Mention", "ReviewError", "create", "edit", "merge", "set_status", "share", "split"]
