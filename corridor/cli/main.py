@@ -706,6 +706,48 @@ def people_import(path: Path, org: Annotated[str, typer.Option(help="Organisatio
     _import("people", path, org)
 
 
+share_app = typer.Typer(help="Exchange with other organisations: STIX 2.1 bundles under TLP 2.0.", no_args_is_help=True)
+app.add_typer(share_app, name="share")
+
+
+@share_app.command("export")
+def share_export(
+    org: Annotated[str, typer.Option(help="Export what this organisation may see and pass on")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """A STIX 2.1 bundle of the incidents the organisation may pass on (CLEAR, GREEN, AMBER), validated."""
+    from corridor.share.stix import export_bundle, validate
+
+    store, _ = _store()
+    with store.sessions() as session:
+        bundle = export_bundle(session, _as_org(session, org))
+    errors = validate(bundle)
+    if errors:
+        raise UserError("exported bundle does not validate: " + "; ".join(errors[:3]))
+    text = json.dumps(bundle, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}: {len(bundle['objects'])} objects")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@share_app.command("import")
+def share_import(path: Path, org: Annotated[str, typer.Option(help="The importing organisation")]) -> None:
+    """Import a STIX 2.1 bundle (all or nothing: a malformed bundle stores nothing)."""
+    from corridor.share.stix import StixError, import_bundle
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    store, _ = _store()
+    try:
+        with store.transaction() as session:
+            ids = import_bundle(session, _as_org(session, org), path.read_bytes())
+    except StixError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    out.print(f"{len(ids)} incidents imported")
+
+
 sop_app = typer.Typer(help="Standard operating procedures (rules as YAML).", no_args_is_help=True)
 app.add_typer(sop_app, name="sop")
 

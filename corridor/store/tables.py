@@ -133,6 +133,8 @@ class Incident(Base):
     tlp: Mapped[str] = mapped_column(sa.String(16), default="CLEAR", server_default="CLEAR")
     # analysts' word over the pipeline's: fields an analyst set are not overwritten by later merges
     locked_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # the STIX id an incident arrived with (imports), so re-export gives back the same id
+    stix_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="incident")
 
