@@ -267,9 +267,12 @@ def _parse_ts(value: str) -> datetime:
 
 def validate(bundle: dict[str, Any]) -> list[str]:
     """Errors the OASIS validator finds (warnings are not errors)."""
-    from stix2validator import ValidationOptions, validate_instance
+    from stix2validator import ValidationError, ValidationOptions, validate_instance
 
-    results = validate_instance(bundle, ValidationOptions(version="2.1"))
+    try:
+        results = validate_instance(bundle, ValidationOptions(version="2.1"))
+    except ValidationError as exc:  # input the validator cannot even walk (no id, not an object)
+        return [str(exc)]
     return [str(e) for e in results.errors]
 
 
