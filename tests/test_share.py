@@ -116,6 +116,7 @@ def test_malformed_bundles_are_refused_and_store_nothing(source: tuple[Store, Vi
     cases = [
         (b"{not json", "not JSON"),
         (json.dumps({"type": "bundle"}).encode(), "not a STIX bundle"),
+        (json.dumps({"type": "bundle", "objects": [{"type": "incident"}]}).encode(), "invalid STIX"),
         (json.dumps(no_id).encode(), "invalid STIX"),
         (json.dumps(wrong_type).encode(), "invalid STIX"),
         (json.dumps(red).encode(), "TLP:RED"),
