@@ -153,3 +153,40 @@ def test_openapi_contract_holds_under_generated_requests(live: tuple[str, World]
         run(op.ok())
     assert ran > 50
     assert failures == [], "\n".join(sorted(set(failures))[:20])
+
+
+def test_taxii_client_reads_and_adds(live: tuple[str, World]) -> None:
+    """The OASIS taxii2-client drives discovery, collections, objects, manifest and add against corridor."""
+    import requests
+    from taxii2client.v21 import Server
+
+    from corridor.share.stix import TLP_IDS
+
+    base, world = live
+
+    class Bearer(requests.auth.AuthBase):
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+            r.headers["Authorization"] = f"Bearer {self.token}"
+            return r
+
+    server = Server(f"{base}/taxii2/", auth=Bearer(world.tokens[("B", "analyst")]))
+    assert server.title == "corridor"
+    root = server.api_roots[0]
+    coll = root.collections[0]
+    assert coll.can_read and coll.title == "incidents"
+    objs = coll.get_objects()["objects"]
+    incidents = [o for o in objs if o["type"] == "incident"]
+    # organisation B sees A's CLEAR and GREEN incidents, never A's AMBER (not shared) or stricter
+    marks = {m for o in incidents for m in o["object_marking_refs"]}
+    assert marks <= {TLP_IDS["CLEAR"], TLP_IDS["GREEN"]} and len(incidents) == 2
+    manifest = coll.get_manifest()["objects"]
+    assert {m["id"] for m in manifest} >= {o["id"] for o in incidents}
+    first = coll.get_objects(limit=3)
+    assert len(first["objects"]) == 3 and first["more"] is True
+    # B adds A's incidents as its own (a bundle it received): status complete, all succeeded
+    writer = Server(f"{base}/taxii2/", auth=Bearer(world.tokens[("B", "admin")])).api_roots[0].collections[0]
+    status = writer.add_objects({"objects": objs})
+    assert status.status == "complete" and status.failure_count == 0 and status.success_count == len(objs)

@@ -153,6 +153,28 @@ def fresh_alert(w: World, org: str) -> str:
         return a.id
 
 
+TAXII_COLLECTION = "9f3c1b0e-6d0e-5a8f-8c4b-3f1e2d7a9c55"
+
+
+def fresh_stix_incident(w: World) -> str:
+    """A CLEAR incident every organisation may read through TAXII; returns the uuid of its STIX id."""
+    import uuid
+
+    with w.store.transaction() as s:
+        inc = quetta_incident("CLEAR", w.orgs["A"], date(2024, 11, 9))
+        inc.stix_id = f"incident--{uuid.uuid4()}"
+        s.add(inc)
+        s.flush()
+        return inc.stix_id.split("--", 1)[1]
+
+
+def fresh_status(w: World, org: str) -> str:
+    r = w.client.post(
+        f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/", json={"objects": []}, headers=w.auth(org, "admin")
+    )
+    return str(r.json()["id"])
+
+
 def fresh_token(w: World, org: str, role: str) -> str:
     with w.store.transaction() as s:
         user = s.get(User, w.users[(org, role)])
@@ -298,6 +320,34 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("post", "/api/v1/alerts/{alert_id}/{action}"): lambda w, t, o, r, p: {
         "method": "POST",
         "url": f"/api/v1/alerts/{fresh_alert(w, o)}/ack",
+    },
+    ("get", "/taxii2/"): lambda w, t, o, r, p: {"method": "GET", "url": "/taxii2/"},
+    ("get", "/taxii2/api/"): lambda w, t, o, r, p: {"method": "GET", "url": "/taxii2/api/"},
+    ("get", "/taxii2/api/collections/"): lambda w, t, o, r, p: {"method": "GET", "url": "/taxii2/api/collections/"},
+    ("get", "/taxii2/api/collections/{collection_id}/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/",
+    },
+    ("get", "/taxii2/api/collections/{collection_id}/objects/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/",
+    },
+    ("post", "/taxii2/api/collections/{collection_id}/objects/"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/",
+        "json": {"objects": []},
+    },
+    ("get", "/taxii2/api/collections/{collection_id}/manifest/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/manifest/",
+    },
+    ("get", "/taxii2/api/collections/{collection_id}/objects/{object_id}/versions/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/incident--{fresh_stix_incident(w)}/versions/",
+    },
+    ("get", "/taxii2/api/status/{status_id}/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/status/{fresh_status(w, o)}/",
     },
     ("get", "/api/v1/risk/area"): lambda w, t, o, r, p: {
         "method": "GET",
