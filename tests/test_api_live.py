@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -190,3 +191,97 @@ def test_taxii_client_reads_and_adds(live: tuple[str, World]) -> None:
     writer = Server(f"{base}/taxii2/", auth=Bearer(world.tokens[("B", "admin")])).api_roots[0].collections[0]
     status = writer.add_objects({"objects": objs})
     assert status.status == "complete" and status.failure_count == 0 and status.success_count == len(objs)
+
+
+def _serve(url: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "corridor.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "CORRIDOR_DATABASE_URL": url},
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("uvicorn did not start")
+
+
+def test_two_corridor_servers_sync_a_collection(live: tuple[str, World], tmp_path: Path) -> None:
+    """Server A (the live world) and a second corridor server B exchange incidents over TAXII."""
+    from corridor.identity.service import add_org, add_user, create_token
+    from corridor.share.stix import TLP_IDS
+    from corridor.share.sync import Remote, pull, push
+    from corridor.store.tables import Incident
+    from corridor.store.visibility import Viewer
+
+    base_a, world = live
+    url_b = f"sqlite:///{tmp_path / 'b.db'}"
+    store_b = Store(url_b)
+    store_b.upgrade()
+    with store_b.transaction() as s:
+        org = add_org(s, "Embassy", "embassy")
+        user = add_user(s, org, "embassy.admin", "admin", "a long password")
+        token_b = create_token(s, user, "sync", ["read", "write", "admin"], None).token
+        viewer_b = Viewer(user_id=user.id, org_id=org.id, role="admin")
+    proc, base_b = _serve(url_b)
+    try:
+        # B's server pulls with the credentials A issued to B's organisation: AMBER records of A are not shared
+        # with it, so only CLEAR and GREEN travel
+        remote_a = Remote(url=f"{base_a}/taxii2/", token=world.tokens[("B", "admin")])
+        with store_b.transaction() as s:
+            first = pull(s, viewer_b, remote_a)
+        with store_b.transaction() as s:
+            again = pull(s, viewer_b, remote_a)  # re-sync: same ids, nothing duplicated
+        with store_b.sessions() as s:
+            rows = list(s.scalars(sa.select(Incident)))
+            assert first == again == len(rows) == 2
+            assert {r.tlp for r in rows} == {"CLEAR", "GREEN"}
+        # an edit on A arrives on B as a new version
+        with world.store.transaction() as s:
+            inc = s.get(Incident, world.incidents["GREEN"])
+            assert inc is not None
+            inc.killed_total, inc.version = 42, inc.version + 1
+            inc.updated_at = inc.updated_at + timedelta(hours=1)
+        with store_b.transaction() as s:
+            pull(s, viewer_b, remote_a)
+        with store_b.sessions() as s:
+            assert 42 in {r.killed_total for r in s.scalars(sa.select(Incident))}
+            assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 2
+        # and B pushes back to A: A receives B's view, nothing stricter than AMBER travels
+        with store_b.sessions() as s:
+            status = push(s, viewer_b, Remote(url=f"{base_a}/taxii2/", token=world.tokens[("B", "admin")]))
+        assert status["status"] == "complete" and status["failure_count"] == 0
+        with store_b.sessions() as s:
+            from corridor.share.stix import export_bundle
+
+            text = str(export_bundle(s, viewer_b))
+        assert TLP_IDS["AMBER+STRICT"] not in text and TLP_IDS["RED"] not in text
+        # A pulls from B's server: its own incidents come back under the same STIX ids, so nothing is doubled
+        with world.store.sessions() as s:
+            before = s.scalar(sa.select(sa.func.count()).select_from(Incident))
+        viewer_a = Viewer(user_id=world.users[("A", "admin")], org_id=world.orgs["A"], role="admin")
+        with world.store.transaction() as s:
+            assert pull(s, viewer_a, Remote(url=f"{base_b}/taxii2/", token=token_b)) == 2
+        with world.store.sessions() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == before
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        store_b.dispose()

@@ -748,6 +748,62 @@ def share_import(path: Path, org: Annotated[str, typer.Option(help="The importin
     out.print(f"{len(ids)} incidents imported")
 
 
+def _remote(url: str, token_env: str, collection: str | None):
+    import os
+
+    from corridor.share.sync import Remote
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise UserError(f"set {token_env} to an API token of the remote server")
+    return Remote(url=url, token=token, collection=collection)
+
+
+@share_app.command("pull")
+def share_pull(
+    remote: Annotated[str, typer.Argument(help="TAXII discovery URL of the other server")],
+    org: Annotated[str, typer.Option(help="The importing organisation")],
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding the remote API token")
+    ] = "CORRIDOR_REMOTE_TOKEN",
+    collection: Annotated[str | None, typer.Option(help="Collection title or id")] = None,
+) -> None:
+    """Import a remote TAXII collection (idempotent: re-pulls add new versions only)."""
+    from corridor.share.stix import StixError
+    from corridor.share.sync import pull
+
+    rem = _remote(remote, token_env, collection)
+    store, _ = _store()
+    try:
+        with store.transaction() as session:
+            n = pull(session, _as_org(session, org), rem)
+    except (StixError, ValueError, OSError) as exc:
+        raise UserError(f"{remote}: {exc}") from None
+    out.print(f"{n} incidents pulled from {remote}")
+
+
+@share_app.command("push")
+def share_push(
+    remote: Annotated[str, typer.Argument(help="TAXII discovery URL of the other server")],
+    org: Annotated[str, typer.Option(help="Push what this organisation may pass on")],
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding the remote API token")
+    ] = "CORRIDOR_REMOTE_TOKEN",
+    collection: Annotated[str | None, typer.Option(help="Collection title or id")] = None,
+) -> None:
+    """Send the organisation's shareable incidents (never AMBER+STRICT or RED) to a remote collection."""
+    from corridor.share.sync import push
+
+    rem = _remote(remote, token_env, collection)
+    store, _ = _store()
+    try:
+        with store.sessions() as session:
+            status = push(session, _as_org(session, org), rem)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{remote}: {exc}") from None
+    out.print(f"pushed to {remote}: {status}")
+
+
 sop_app = typer.Typer(help="Standard operating procedures (rules as YAML).", no_args_is_help=True)
 app.add_typer(sop_app, name="sop")
 

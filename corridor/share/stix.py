@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from corridor.clock import now
 from corridor.store.queries import incidents_query, visible_mentions
-from corridor.store.tables import Actor, Incident, IncidentEdit
+from corridor.store.tables import STIX_NS, Actor, Incident, IncidentEdit, stix_incident_id
 from corridor.store.visibility import Viewer
 
-NS = uuid.UUID("5e1d8c1e-6a3c-5c0e-9a43-7c2b8e8b1c01")
+NS = STIX_NS
 TLP_EXT = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 TLP_IDS = {
     "CLEAR": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
@@ -110,7 +110,7 @@ def _fixed() -> list[dict[str, Any]]:
 
 
 def incident_objects(session: Session, viewer: Viewer, inc: Incident) -> list[dict[str, Any]]:
-    iid = inc.stix_id or sid("incident", inc.id)
+    iid = inc.stix_id or stix_incident_id(inc.id)
     marks = [TLP_IDS[inc.tlp]]
     ext = {"extension_type": "property-extension"}
     for f in EXT_FIELDS:

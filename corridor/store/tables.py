@@ -6,6 +6,7 @@ timestamps timezone-aware, ids as 36-character UUID strings.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -397,3 +398,19 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(TS)
+
+
+STIX_NS = uuid.UUID("5e1d8c1e-6a3c-5c0e-9a43-7c2b8e8b1c01")
+
+
+def stix_incident_id(record_id: str) -> str:
+    """The STIX id of an incident that started here (imports keep the id they came with)."""
+    return f"incident--{uuid.uuid5(STIX_NS, f'incident|{record_id}')}"
+
+
+@sa.event.listens_for(Incident, "before_insert")
+def _give_stix_id(_mapper: Any, _conn: Any, target: Incident) -> None:
+    if target.id is None:
+        target.id = new_id()
+    if target.stix_id is None:
+        target.stix_id = stix_incident_id(target.id)

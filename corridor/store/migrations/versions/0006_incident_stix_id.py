@@ -22,6 +22,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("stix_id", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_incidents_stix_id"), ["stix_id"])
 
+    # incidents that started here get the STIX id they have always been exported with
+    import uuid
+
+    ns = uuid.UUID("5e1d8c1e-6a3c-5c0e-9a43-7c2b8e8b1c01")
+    conn = op.get_bind()
+    for (rid,) in conn.execute(sa.text("SELECT id FROM incidents WHERE stix_id IS NULL")).fetchall():
+        conn.execute(
+            sa.text("UPDATE incidents SET stix_id = :s WHERE id = :i"),
+            {"s": f"incident--{uuid.uuid5(ns, f'incident|{rid}')}", "i": rid},
+        )
+
     # ### end Alembic commands ###
 
 
