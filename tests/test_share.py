@@ -127,3 +127,92 @@ def test_malformed_bundles_are_refused_and_store_nothing(source: tuple[Store, Vi
             import_bundle(s, importer, data)
     with other.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
+
+
+def test_push_and_pull_with_the_oasis_medallion_server(source: tuple[Store, Viewer], tmp_path: Path) -> None:
+    """corridor exchanges a collection with medallion, a TAXII 2.1 server we did not write (memory back-end)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from corridor.share.sync import Remote, pull, push
+
+    exe = shutil.which("medallion", path=os.path.dirname(sys.executable)) or shutil.which("medallion")
+    if exe is None:
+        pytest.skip("medallion is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    collection = "472c94ae-3113-4e3e-a4dd-a9f4ac7471d4"
+    data = {
+        "/discovery": {"title": "medallion", "default": f"{base}/trustgroup1/", "api_roots": [f"{base}/trustgroup1/"]},
+        "trustgroup1": {
+            "information": {
+                "title": "test",
+                "versions": ["application/taxii+json;version=2.1"],
+                "max_content_length": 10485760,
+            },
+            "status": [],
+            "collections": [
+                {
+                    "id": collection,
+                    "title": "corridor",
+                    "can_read": True,
+                    "can_write": True,
+                    "media_types": ["application/stix+json;version=2.1"],
+                    "objects": [],
+                    "manifest": [],
+                }
+            ],
+        },
+    }
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "backend": {
+                    "module_class": "MemoryBackend",
+                    "module": "medallion.backends.memory_backend",
+                    "filename": str(tmp_path / "data.json"),
+                },
+                "users": {"corridor": "a long password"},
+                "taxii": {"max_page_size": 100},
+            }
+        )
+    )
+    proc = subprocess.Popen(
+        [exe, "--host", "127.0.0.1", "--port", str(port), str(tmp_path / "config.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "medallion.log").open("w"),
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/taxii2/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        remote = Remote(url=f"{base}/taxii2/", user="corridor", password="a long password", collection="corridor")
+        store, viewer = source
+        with store.sessions() as s:
+            status = push(s, viewer, remote)
+            sent = export_bundle(s, viewer)
+        assert status["status"] == "complete" and status["failure_count"] == 0
+        other, importer = _org_store(tmp_path / "c.db", "Company")
+        with other.transaction() as s:
+            pulled = pull(s, importer, remote)
+        assert pulled == sum(o["type"] == "incident" for o in sent["objects"])
+        with other.sessions() as s:
+            back = {o["id"]: o for o in export_bundle(s, importer)["objects"] if o["type"] == "incident"}
+        for o in sent["objects"]:
+            if o["type"] == "incident":
+                assert back[o["id"]]["extensions"] == o["extensions"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -48,7 +48,7 @@ class Remote:
         )
 
 
-def pull(session: Session, viewer: Viewer, remote: Remote, page: int = 500) -> int:
+def pull(session: Session, viewer: Viewer, remote: Remote, page: int = 100) -> int:
     """Fetch every object of the remote collection and import the incidents (all or nothing)."""
     from taxii2client.v21 import as_pages
 
@@ -66,5 +66,8 @@ def push(session: Session, viewer: Viewer, remote: Remote) -> dict[str, Any]:
     """Send this organisation's shareable incidents to the remote collection; returns the TAXII status."""
     bundle = export_bundle(session, viewer)
     coll = remote._collection(write=True)
-    status = coll.add_objects({"objects": bundle["objects"]})
+    # the extension-definition travels in every bundle file; some TAXII servers (medallion) read its "version"
+    # as a timestamp and fail, so pushes leave it out: objects reference it by its stable id
+    objects = [o for o in bundle["objects"] if o["type"] != "extension-definition"]
+    status = coll.add_objects({"objects": objects})
     return {"status": status.status, "success_count": status.success_count, "failure_count": status.failure_count}
