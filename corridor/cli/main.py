@@ -748,6 +748,12 @@ def share_import(path: Path, org: Annotated[str, typer.Option(help="The importin
     out.print(f"{len(ids)} incidents imported")
 
 
+# Options shared by `share pull` and `share push`.
+RemoteArg = Annotated[str, typer.Argument(help="TAXII discovery URL of the other server")]
+TokenEnvOpt = Annotated[str, typer.Option(help="Environment variable holding the remote API token")]
+CollectionOpt = Annotated[str | None, typer.Option(help="Collection title or id")]
+
+
 def _remote(url: str, token_env: str, collection: str | None):
     import os
 
@@ -761,12 +767,10 @@ def _remote(url: str, token_env: str, collection: str | None):
 
 @share_app.command("pull")
 def share_pull(
-    remote: Annotated[str, typer.Argument(help="TAXII discovery URL of the other server")],
+    remote: RemoteArg,
     org: Annotated[str, typer.Option(help="The importing organisation")],
-    token_env: Annotated[
-        str, typer.Option(help="Environment variable holding the remote API token")
-    ] = "CORRIDOR_REMOTE_TOKEN",
-    collection: Annotated[str | None, typer.Option(help="Collection title or id")] = None,
+    token_env: TokenEnvOpt = "CORRIDOR_REMOTE_TOKEN",
+    collection: CollectionOpt = None,
 ) -> None:
     """Import a remote TAXII collection (idempotent: re-pulls add new versions only)."""
     from corridor.share.stix import StixError
@@ -784,12 +788,10 @@ def share_pull(
 
 @share_app.command("push")
 def share_push(
-    remote: Annotated[str, typer.Argument(help="TAXII discovery URL of the other server")],
+    remote: RemoteArg,
     org: Annotated[str, typer.Option(help="Push what this organisation may pass on")],
-    token_env: Annotated[
-        str, typer.Option(help="Environment variable holding the remote API token")
-    ] = "CORRIDOR_REMOTE_TOKEN",
-    collection: Annotated[str | None, typer.Option(help="Collection title or id")] = None,
+    token_env: TokenEnvOpt = "CORRIDOR_REMOTE_TOKEN",
+    collection: CollectionOpt = None,
 ) -> None:
     """Send the organisation's shareable incidents (never AMBER+STRICT or RED) to a remote collection."""
     from corridor.share.sync import push
