@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= var/demo
 
-.PHONY: demo test install install-dev lint typecheck check score clean
+.PHONY: demo test system-deps install install-dev lint typecheck check score clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,10 @@ demo: install
 	rm -rf $(DEMO_HOME)
 	CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor demo
 
-test: install-dev
+system-deps:
+	bash scripts/system-deps.sh
+
+test: install-dev system-deps
 	$(BIN)/ruff check corridor tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
