@@ -18,8 +18,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+VENDOR := corridor/web/static/vendor/.stamp
+
+# The dashboard's browser libraries (Leaflet, marker clustering) from the npm registry, pinned and checksummed.
+$(VENDOR): scripts/vendor.sh
+	bash scripts/vendor.sh
+
+install: $(VENV)/.installed $(VENDOR)
+install-dev: $(VENV)/.installed-dev $(VENDOR)
 
 demo: install
 	rm -rf $(DEMO_HOME)

@@ -325,6 +325,33 @@ def test_risk_endpoints_rate_from_public_incidents_only(world: World) -> None:
     assert bad.status_code == 422 and "outside" in bad.json()["detail"]
 
 
+def test_risk_layer_is_hexagons_rated_on_the_day_with_legend(world: World) -> None:
+    r = world.get("/api/v1/risk/cells", params={"date": "2024-10-10", "min_rating": 1})
+    assert r.status_code == 200, r.text
+    layer = r.json()
+    assert [x["rating"] for x in layer["legend"]] == [1, 2, 3, 4, 5]
+    feats = layer["features"]
+    assert len(feats) > 1000 and len({f["id"] for f in feats}) == len(feats)
+    ring = feats[0]["geometry"]["coordinates"][0]
+    assert len(ring) == 7 and ring[0] == ring[-1]  # a closed hexagon, lon/lat
+    assert all(60 < pt[0] < 80 and 23 < pt[1] < 38 for f in feats[:50] for pt in f["geometry"]["coordinates"][0])
+    # the cell holding Karachi airport is rated as /risk/at rates the airport
+    at = world.get("/api/v1/risk/at", params={"lat": 24.9067, "lon": 67.1608, "date": "2024-10-10"}).json()
+    import h3
+
+    cell = h3.latlng_to_cell(24.9067, 67.1608, 5)
+    mine = next(f for f in feats if f["id"] == cell)
+    lat, lon = h3.cell_to_latlng(cell)
+    centre = world.get("/api/v1/risk/at", params={"lat": lat, "lon": lon, "date": "2024-10-10"}).json()
+    assert mine["properties"]["rating"] == centre["rating"] and abs(centre["rating"] - at["rating"]) <= 1
+    # min_rating and bbox narrow the layer
+    high = world.get("/api/v1/risk/cells", params={"date": "2024-10-10", "min_rating": 4}).json()["features"]
+    assert 0 < len(high) < len(feats) and all(f["properties"]["rating"] >= 4 for f in high)
+    box = world.get("/api/v1/risk/cells", params={"date": "2024-10-10", "min_rating": 1, "bbox": "66,24,68,26"})
+    assert 0 < len(box.json()["features"]) < len(feats)
+    assert world.get("/api/v1/risk/cells", params={"bbox": "1,2"}).status_code == 422
+
+
 def test_operations_api_keeps_each_organisation_to_itself(world: World) -> None:
     c = world.client
     a, b = world.auth("A", "analyst"), world.auth("B", "analyst")

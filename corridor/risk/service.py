@@ -243,6 +243,45 @@ class RiskModel:
             },
         }
 
+    def layer(
+        self, day: date, min_rating: int = 1, bbox: tuple[float, float, float, float] | None = None
+    ) -> dict[str, Any]:
+        """The risk layer of a map: every covered h3 cell (resolution RES) with its rating on `day`, as a
+        GeoJSON FeatureCollection of hexagons. Cells below `min_rating` are left out so the layer stays light
+        (most of the country is rated 1)."""
+        t = self.check_day(day)
+        feats = []
+        for cell, place in covered_cells().items():
+            lat, lon = h3.cell_to_latlng(cell)
+            if bbox and not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]):
+                continue
+            expected = self.expected_per_year(lat, lon, t)[0]
+            level, label = rating(expected)
+            if level < min_rating:
+                continue
+            ring = [[round(b, 4), round(a, 4)] for a, b in h3.cell_to_boundary(cell)]
+            ring.append(ring[0])
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": cell,
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {
+                        "rating": level,
+                        "label": label,
+                        "expected_attacks_per_year_within_25km": round(expected, 2),
+                        "near": place.name,
+                    },
+                }
+            )
+        return {
+            "type": "FeatureCollection",
+            "date": day.isoformat(),
+            "resolution": RES,
+            "legend": [{"rating": lv, "label": lb} for _, lv, lb in THRESHOLDS],
+            "features": feats,
+        }
+
 
 def rating(expected: float) -> tuple[int, str]:
     for limit, level, label in THRESHOLDS:

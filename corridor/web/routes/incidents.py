@@ -86,6 +86,7 @@ def list_incidents(
     event_type: str | None = Query(None, max_length=30),
     actor: str | None = Query(None, max_length=40),
     status: Literal["draft", "verified", "retracted"] | None = None,
+    tlp: Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"] | None = None,
     q: str | None = Query(None, max_length=200, description="free text over place, perpetrator and report titles"),
     cursor: str | None = Query(None, max_length=400),
     limit: int = Query(50, ge=1, le=500),
@@ -102,6 +103,8 @@ def list_incidents(
         query = query.where(Incident.lon.between(box[0], box[2]), Incident.lat.between(box[1], box[3]))
     if district:
         query = query.where(sa.func.lower(Incident.district) == district.lower())
+    if tlp:
+        query = query.where(Incident.tlp == tlp)  # narrows what the visibility filter already allows
     if q:
         like = f"%{q.lower()}%"
         titles = (

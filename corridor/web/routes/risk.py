@@ -95,3 +95,26 @@ def risk_area(
         return _model(request).area(name, on or now().date())
     except RiskError as exc:
         raise _refuse(exc) from None
+
+
+@router.get("/cells", **access(ALL, "read"))
+def risk_cells(
+    request: Request,
+    on: date | None = Query(None, alias="date"),
+    min_rating: int = Query(2, ge=1, le=5),
+    bbox: str | None = Query(None, max_length=100, description="minlon,minlat,maxlon,maxlat"),
+) -> dict[str, Any]:
+    """The risk layer: h3 hexagons (resolution 5) rated 1-5 on a day, as GeoJSON, with the legend."""
+    box = None
+    if bbox:
+        try:
+            parts = [float(x) for x in bbox.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4:
+            raise Problem(422, "Validation failed", "bbox: expected minlon,minlat,maxlon,maxlat")
+        box = (parts[0], parts[1], parts[2], parts[3])
+    try:
+        return _model(request).layer(on or now().date(), min_rating, box)
+    except RiskError as exc:
+        raise _refuse(exc) from None
