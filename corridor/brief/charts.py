@@ -69,7 +69,7 @@ def basemap() -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
     try:
         mod = importlib.import_module("corridor.geo.basemap")
     except ImportError as exc:
-        log.warning("brief map without a basemap: %s", exc)
+        log.info("brief map without a basemap: %s", exc)  # said on the map's note too
         return [], [], "No basemap installed: the map shows no boundaries."
     try:
         provinces = list(mod.provinces().get("features") or [])
