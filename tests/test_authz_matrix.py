@@ -353,6 +353,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "method": "GET",
         "url": "/api/v1/risk/area?name=Kech&date=2025-06-01",
     },
+    ("get", "/api/v1/brief"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/brief?date=2024-11-10"},
     ("get", "/api/v1/risk/cells"): lambda w, t, o, r, p: {
         "method": "GET",
         "url": "/api/v1/risk/cells?date=2025-06-01&min_rating=4&bbox=60,23,78,37",
