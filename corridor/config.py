@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_HOME = Path.home() / ".local" / "share" / "corridor"
 DEFAULT_MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -15,6 +16,8 @@ class Settings:
     home: Path
     database_url: str
     max_document_bytes: int
+    timezone: str = "Asia/Karachi"  # how the dashboard and the brief show times, unless a user picks another
+    tile_url: str | None = None  # a raster tile server (e.g. an internal one); None: the bundled offline basemap
 
     @property
     def database_path(self) -> Path | None:
@@ -26,7 +29,8 @@ class Settings:
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Settings from CORRIDOR_HOME / CORRIDOR_DATABASE_URL / CORRIDOR_MAX_DOCUMENT_BYTES.
+    """Settings from CORRIDOR_HOME / CORRIDOR_DATABASE_URL / CORRIDOR_MAX_DOCUMENT_BYTES / CORRIDOR_TIMEZONE /
+    CORRIDOR_TILE_URL.
 
     The default store is SQLite at $CORRIDOR_HOME/corridor.db (CORRIDOR_HOME defaults to
     ~/.local/share/corridor)."""
@@ -38,4 +42,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_bytes = int(raw_max) if raw_max else DEFAULT_MAX_DOCUMENT_BYTES
     except ValueError as exc:
         raise ValueError(f"CORRIDOR_MAX_DOCUMENT_BYTES must be an integer, got {raw_max!r}") from exc
-    return Settings(home=home, database_url=url, max_document_bytes=max_bytes)
+    tz = env.get("CORRIDOR_TIMEZONE") or "Asia/Karachi"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"CORRIDOR_TIMEZONE: unknown time zone {tz!r}") from exc
+    tiles = env.get("CORRIDOR_TILE_URL") or None
+    if tiles and not (tiles.startswith(("http://", "https://")) and "{z}" in tiles and "{x}" in tiles):
+        raise ValueError(f"CORRIDOR_TILE_URL must be an http(s) URL with {{z}}, {{x}} and {{y}}, got {tiles!r}")
+    return Settings(home=home, database_url=url, max_document_bytes=max_bytes, timezone=tz, tile_url=tiles)

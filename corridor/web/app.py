@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from corridor import __version__
 from corridor.config import load_settings
 from corridor.store.db import Store
-from corridor.web import problems
+from corridor.web import problems, ui
 from corridor.web.routes import auth, brief, documents, incidents, ops, reference, risk, taxii
 
 MAX_BODY = 12 * 1024 * 1024
@@ -54,4 +54,5 @@ def create_app(
     for r in (auth.router, incidents.router, documents.router, reference.router, risk.router, ops.router, taxii.router):
         app.include_router(r, responses=problems.PROBLEM_RESPONSES)
     app.include_router(brief.router, responses=problems.PROBLEM_RESPONSES)
+    ui.install(app)
     return app
