@@ -49,8 +49,11 @@ class Site:
 
     def foreign_requests(self) -> list[str]:
         host = urlsplit(self.base).hostname
-        return [u for u in self.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(u).hostname != host]
+        return [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).hostname != host
+        ]
 
 
 def _free_port() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -154,7 +155,7 @@ def test_download_the_daily_brief(page, site: Site) -> None:  # type: ignore[no-
         page.click("#brief-pdf")
     path = dl.value.path()
     assert path is not None
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 10_000
     page.click("#brief-html")
     page.wait_for_load_state()
