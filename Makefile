@@ -27,9 +27,19 @@ $(VENDOR): scripts/vendor.sh
 install: $(VENV)/.installed $(VENDOR)
 install-dev: $(VENV)/.installed-dev $(VENDOR)
 
+DEMO_SERVE ?= 1
+
+# The main job on the bundled data, then (in an interactive terminal) the dashboard on http://127.0.0.1:8765
+# until Ctrl-C. `make demo DEMO_SERVE=0`, or no terminal, stops after the job.
 demo: install
 	rm -rf $(DEMO_HOME)
 	CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor demo
+	@if [ -t 0 ] && [ "$(DEMO_SERVE)" = "1" ]; then \
+		echo "serving the dashboard on http://127.0.0.1:8765 (Ctrl-C stops it)"; \
+		CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor serve --port 8765; \
+	else \
+		echo "dashboard: CORRIDOR_HOME=$(DEMO_HOME) $(BIN)/corridor serve  ->  http://127.0.0.1:8765"; \
+	fi
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -455,7 +455,7 @@ def serve(
     port: Annotated[int, typer.Option()] = 8765,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Run the web API (and later the dashboard) under uvicorn."""
+    """Run the web API, TAXII server and dashboard under uvicorn."""
     import uvicorn
 
     _store()
@@ -1079,6 +1079,7 @@ def demo() -> None:
     _demo_operations(store, movement_id)
     where = settings.database_path or settings.database_url
     out.print(f"Data lives in [bold]{where}[/] (set CORRIDOR_HOME or CORRIDOR_DATABASE_URL to move it).")
+    _demo_login(store, settings.home)
     out.print("Next: corridor incidents show ID · corridor incidents export --format geojson")
 
 
@@ -1116,6 +1117,26 @@ def _demo_registry(store) -> str:
             "planned for 8 Oct 2024 19:30"
         )
         return mv.id
+
+
+def _demo_login(store, home: Path) -> None:
+    """A dashboard login for the sample company's security manager, with a random password written to a file
+    only its owner may read (and printed: the demo is a local, loopback-only setup)."""
+    import secrets
+
+    from corridor.identity.service import add_user, find_org
+
+    password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    with store.transaction() as session:
+        add_user(session, find_org(session, "Harbour Power Co"), "demo", "admin", password)
+    home.mkdir(parents=True, exist_ok=True)
+    login = home / "demo-login.txt"
+    login.write_text(f"username: demo\npassword: {password}\n", encoding="utf-8")
+    login.chmod(0o600)
+    out.print(
+        f"Dashboard: [bold]corridor serve[/] then http://127.0.0.1:8765 — log in as [bold]demo[/] with password "
+        f"[bold]{password}[/] (also in {login})."
+    )
 
 
 def _demo_operations(store, movement_id: str) -> None:
