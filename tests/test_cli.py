@@ -74,3 +74,28 @@ def test_extract_jsonl_is_one_document_per_line(cli, tmp_path: Path) -> None:  #
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 3
     assert all(set(json.loads(ln)) == {"document", "incidents", "events"} for ln in lines)
+
+
+def test_demo_builds_the_picture_and_a_dashboard_login_that_works(cli) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from starlette.testclient import TestClient
+
+    from corridor.store.db import Store
+    from corridor.web.app import create_app
+
+    r = cli("demo")
+    assert r.returncode == 0, r.stderr
+    assert "Dashboard:" in r.stdout and "log in as demo" in r.stdout
+    login_file = cli.home / "demo-login.txt"
+    assert login_file.stat().st_mode & 0o077 == 0  # only its owner may read the password
+    password = re.search(r"password: (\S+)", login_file.read_text()).group(1)  # type: ignore[union-attr]
+    assert password in r.stdout.replace("\n", "")
+    store = Store(f"sqlite:///{cli.home / 'corridor.db'}")
+    client = TestClient(create_app(store))
+    me = client.post("/api/v1/auth/login", json={"username": "demo", "password": password})
+    assert me.status_code == 200 and me.json()["organisation"] == "Harbour Power Co"
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="map"' in page.text
+    assert len(client.get("/api/v1/incidents").json()["items"]) > 20
+    store.dispose()
