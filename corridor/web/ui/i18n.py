@@ -26,9 +26,9 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def pick_language(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    if asked in LANGUAGES:
-        return str(asked)
+    for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if asked in LANGUAGES:
+            return str(asked)
     for part in request.headers.get("accept-language", "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
