@@ -256,7 +256,19 @@ def _incident_map(brief: Brief, dpi: int) -> Picture:
         )
     for s in brief.sites:
         ax.plot(s.lon, s.lat, "^", ms=7, color="#111111", mec="#ffffff", mew=0.8, zorder=5)
-        ax.text(s.lon, s.lat, f"  {s.name}", fontsize=6.5, fontweight="bold", va="top", zorder=5, clip_on=True)
+        left = s.lon > x0 + 0.6 * (x1 - x0)  # labels of sites near the right edge go to their left
+        label = f"{s.name}  " if left else f"  {s.name}"
+        ax.text(
+            s.lon,
+            s.lat,
+            label,
+            fontsize=6.5,
+            fontweight="bold",
+            va="top",
+            ha="right" if left else "left",
+            zorder=5,
+            clip_on=True,
+        )
     handles = [
         Line2D([], [], ls="", marker="o", ms=6, mfc=TYPE_COLOURS.get(t, TYPE_COLOURS["other"]), mec="#111111")
         for t in types
@@ -291,7 +303,7 @@ def daily_chart(brief: Brief, dpi: int = 150) -> Picture:
         fig = Figure(figsize=(7.0, 2.2))
         ax = fig.add_subplot()
         xs = list(range(len(brief.daily)))
-        ax.bar(xs, [d.nationwide for d in brief.daily], width=0.8, color=ALL_COLOUR, label="all incidents")
+        ax.bar(xs, [d.nationwide for d in brief.daily], width=0.8, color=ALL_COLOUR, label="all incidents (nationwide)")
         ax.bar(
             xs,
             [d.near for d in brief.daily],
@@ -304,10 +316,10 @@ def daily_chart(brief: Brief, dpi: int = 150) -> Picture:
         ax.set_xticklabels([f"{brief.daily[k].day:%d %b}" for k in ticks], fontsize=7)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_ylim(0, max([d.nationwide for d in brief.daily] + [1]) * 1.15)
+        ax.set_ylim(0, max([d.nationwide for d in brief.daily] + [1]) * 1.05)
         ax.set_xlim(-0.7, len(xs) - 0.3)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.set_ylabel("incidents", fontsize=7)
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncols=2)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, ncols=2)
         return Picture(_png(fig, dpi))
