@@ -12,7 +12,7 @@ const FILTERS = ["since", "until", "event_type", "actor", "province", "status", 
 const MAX_PAGES = 20;
 const state = { incidents: [], selection: null, markers: new Map() };
 
-const map = L.map("map", { center: [30.0, 69.5], zoom: 5, minZoom: 4, maxZoom: 16, keyboard: true });
+const map = L.map("map", { center: [30.0, 69.5], zoom: 5, minZoom: 4, maxZoom: 16, zoomSnap: 0.25, keyboard: true });
 map.attributionControl.setPrefix(false);
 map.createPane("basemap").style.zIndex = 250; // under the risk hexagons and the markers
 const clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
@@ -26,11 +26,12 @@ function basemap() {
     return Promise.resolve();
   }
   const provinces = api("/ui/basemap/provinces.geojson").then(({ data, response }) => {
-    L.geoJSON(data, {
+    const layer = L.geoJSON(data, {
       style: { color: "#5b6b7b", weight: 1.4, fillColor: "#f4f1ea", fillOpacity: 1 },
       interactive: false,
       pane: "basemap",
     }).addTo(map);
+    if (!new URLSearchParams(location.search).has("bbox")) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
     map.attributionControl.addAttribution(response.headers.get("X-Attribution") || "");
     fillProvinces(data.features.map((f) => f.properties.name));
   });

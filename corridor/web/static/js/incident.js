@@ -130,7 +130,7 @@ async function renderTexts() {
   const box = document.getElementById("texts");
   box.replaceChildren();
   for (const [i, m] of (current.mentions || []).entries()) {
-    const section = el("section", { class: "source-text" }, el("h3", {}, `${i + 1}. ${m.document.title || m.document.path || m.document.id}`));
+    const section = el("section", { class: "source-text" }, el("h3", {}, `${i + 1}. ${m.document.title || m.document.url || (m.document.path || m.document.id).split("/").pop()}`));
     box.append(section);
     try {
       const { data } = await api(`/api/v1/documents/${m.document.id}`);
