@@ -482,9 +482,11 @@ def test_map_draws_the_basemap_when_present_and_says_when_not(world: World, monk
         fake, "provinces", lambda: {"type": "FeatureCollection", "features": [sindh, kp]}, raising=False
     )
     monkeypatch.setattr(fake, "districts", lambda: {"type": "FeatureCollection", "features": [karachi]}, raising=False)
+    monkeypatch.setattr(fake, "ATTRIBUTION", "Boundaries: a test source", raising=False)
     monkeypatch.setitem(sys.modules, "corridor.geo.basemap", fake)
     drawn = incident_map(b, dpi=40)
-    assert drawn.notes == () and drawn.png != bare.png
+    assert drawn.notes == () and drawn.png != bare.png and drawn.credit == "Boundaries: a test source"
+    assert "Boundaries: a test source" in render_html(b, dpi=40)  # the basemap's licence asks for its credit
 
     def broken() -> dict[str, Any]:
         raise OSError("basemap data missing")

@@ -52,6 +52,15 @@ _LOCK = threading.Lock()  # matplotlib's font cache and text layout are not thre
 class Picture:
     png: bytes
     notes: tuple[str, ...] = ()
+    credit: str | None = None  # the data's attribution, shown with the picture (the basemap's licence asks it)
+
+
+@dataclass(frozen=True)
+class Basemap:
+    provinces: list[dict[str, Any]]
+    districts: list[dict[str, Any]]
+    note: str | None = None  # why there is none
+    credit: str | None = None
 
 
 def _png(fig: Figure, dpi: int) -> bytes:
@@ -64,20 +73,21 @@ def _png(fig: Figure, dpi: int) -> bytes:
 # ------------------------------------------------------------------ basemap
 
 
-def basemap() -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+def basemap() -> Basemap:
     """Province and district features of the offline basemap, or none and the reason why."""
     try:
         mod = importlib.import_module("corridor.geo.basemap")
     except ImportError as exc:
         log.info("brief map without a basemap: %s", exc)  # said on the map's note too
-        return [], [], "No basemap installed: the map shows no boundaries."
+        return Basemap([], [], "No basemap installed: the map shows no boundaries.")
     try:
         provinces = list(mod.provinces().get("features") or [])
         districts = list(mod.districts().get("features") or [])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("brief map: basemap unreadable: %s", exc)
-        return [], [], f"The basemap could not be read ({exc}): the map shows no boundaries."
-    return provinces, districts, None
+        return Basemap([], [], f"The basemap could not be read ({exc}): the map shows no boundaries.")
+    credit = getattr(mod, "ATTRIBUTION", None)
+    return Basemap(provinces, districts, credit=str(credit) if credit else None)
 
 
 def _polygons(geometry: dict[str, Any] | None) -> Iterator[list[list[list[float]]]]:
@@ -112,14 +122,21 @@ def _path(feature: dict[str, Any], extent: tuple[float, float, float, float]) ->
     return Path(verts, codes) if verts else None
 
 
-def _label_point(feature: dict[str, Any]) -> tuple[float, float] | None:
-    best: list[list[float]] = []
-    for polygon in _polygons(feature.get("geometry")):
-        if polygon and len(polygon[0]) > len(best):
-            best = polygon[0]
-    if not best:
+def _label_point(feature: dict[str, Any], extent: tuple[float, float, float, float]) -> tuple[float, float] | None:
+    """Where to write a region's name: a point inside it, and only for regions big enough on this map to hold
+    the name without covering their neighbours."""
+    from shapely.geometry import shape
+
+    x0, y0, x1, y1 = extent
+    try:
+        geom = shape(feature.get("geometry") or {})
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.warning("brief map: a basemap feature has no usable geometry: %s", exc)
         return None
-    return sum(p[0] for p in best) / len(best), sum(p[1] for p in best) / len(best)
+    if geom.is_empty or geom.area < 0.02 * (x1 - x0) * (y1 - y0):
+        return None
+    at = geom.representative_point()
+    return float(at.x), float(at.y)
 
 
 def _name(feature: dict[str, Any]) -> str | None:
@@ -209,7 +226,8 @@ def incident_map(brief: Brief, dpi: int = 150) -> Picture:
 def _incident_map(brief: Brief, dpi: int) -> Picture:
     extent = _extent(brief)
     x0, y0, x1, y1 = extent
-    provinces, districts, note = basemap()
+    base = basemap()
+    provinces, districts = base.provinces, base.districts
     fig = Figure(figsize=(7.0, 4.6))
     ax = fig.add_subplot()
     ax.set_facecolor("#eef2f5" if provinces else "#f7f7f5")
@@ -228,12 +246,24 @@ def _incident_map(brief: Brief, dpi: int) -> Picture:
             continue
         ax.add_patch(PathPatch(p, facecolor="#ffffff", edgecolor="#7d8a96", lw=0.8, zorder=0.5))
         ax.add_patch(PathPatch(p, facecolor="none", edgecolor="#7d8a96", lw=0.8, zorder=1.5))
-        at, name = _label_point(feature), _name(feature)
+        at, name = _label_point(feature, extent), _name(feature)
         if at and name and x0 <= at[0] <= x1 and y0 <= at[1] <= y1:
             ax.text(*at, name, fontsize=6.5, color="#8a96a3", style="italic", ha="center", zorder=1.6, clip_on=True)
     for name, lat, lon in _towns(extent):
         ax.plot(lon, lat, "o", ms=2.2, color="#6b7680", zorder=2)
-        ax.text(lon, lat, f" {name}", fontsize=5.5, color="#55606a", va="center", zorder=2, clip_on=True)
+        left = lon > x0 + 0.8 * (x1 - x0)
+        label = f"{name} " if left else f" {name}"
+        ax.text(
+            lon,
+            lat,
+            label,
+            fontsize=5.5,
+            color="#55606a",
+            va="center",
+            ha="right" if left else "left",
+            zorder=2,
+            clip_on=True,
+        )
     for s in brief.sites:
         dlat = brief.radius_km / KM_PER_DEG
         dlon = dlat / max(math.cos(math.radians(s.lat)), 0.2)
@@ -287,7 +317,7 @@ def _incident_map(brief: Brief, dpi: int) -> Picture:
     ax.set_xticks([])
     ax.set_yticks([])
     _scale_bar(ax, extent)
-    return Picture(_png(fig, dpi), (note,) if note else ())
+    return Picture(_png(fig, dpi), (base.note,) if base.note else (), base.credit)
 
 
 # ------------------------------------------------------------------ the chart

@@ -93,6 +93,7 @@ def render_html(brief: Brief, dpi: int = 150) -> str:
         "map_uri": _data_uri(the_map.png),
         "chart_uri": _data_uri(chart.png),
         "notes": [*brief.notes, *the_map.notes, *chart.notes],
+        "map_credit": the_map.credit,
         "marking": f"TLP:{brief.marking}",
         "marking_colour": TLP_COLOURS[brief.marking],
         "marking_meaning": TLP_MEANING[brief.marking],
