@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import h3
@@ -268,17 +270,38 @@ def _by_day_then_distance(i: BriefIncident) -> tuple[int, float]:
     return (-i.day.toordinal(), i.distance_km if i.distance_km is not None else math.inf)
 
 
-def _sites(session: Session, org_id: str) -> list[SiteRef]:
-    from corridor.geo.gazetteer import get_gazetteer
-    from corridor.risk.service import covered_cells
+@lru_cache(maxsize=1)
+def _province_lookup() -> Callable[[float, float], str | None] | None:
+    """The basemap's point-in-polygon province lookup, or None when the basemap is not installed."""
+    try:
+        from corridor.geo.basemap import province_at
+    except ImportError as exc:
+        log.info("brief: no basemap; a site's province is its nearest town's: %s", exc)
+        return None
+    return province_at
 
-    cells = covered_cells()
-    out = []
-    for s in session.scalars(sa.select(Site).where(Site.org_id == org_id).order_by(Site.name)):
-        # the province of the nearest town: from the risk model's cell index (O(1)), else a gazetteer scan
-        place = cells.get(h3.latlng_to_cell(s.lat, s.lon, 5)) or get_gazetteer().nearest(s.lat, s.lon)
-        out.append(SiteRef(s.id, s.name, s.kind, s.lat, s.lon, place.province if place else None))
-    return out
+
+def _province(lat: float, lon: float) -> str | None:
+    """The province a site lies in: from the basemap's polygons (None outside Pakistan); without a usable
+    basemap, the province of the nearest town (the risk model's cell index, else a gazetteer scan)."""
+    from corridor.geo.gazetteer import get_gazetteer
+    from corridor.risk.service import RES, covered_cells
+
+    lookup = _province_lookup()
+    if lookup is not None:
+        try:
+            return lookup(lat, lon)
+        except (OSError, ValueError) as exc:
+            log.warning("brief: basemap province lookup failed, using the nearest town: %s", exc)
+    place = covered_cells().get(h3.latlng_to_cell(lat, lon, RES)) or get_gazetteer().nearest(lat, lon)
+    return place.province if place else None
+
+
+def _sites(session: Session, org_id: str) -> list[SiteRef]:
+    return [
+        SiteRef(s.id, s.name, s.kind, s.lat, s.lon, _province(s.lat, s.lon))
+        for s in session.scalars(sa.select(Site).where(Site.org_id == org_id).order_by(Site.name))
+    ]
 
 
 def _incidents(session: Session, viewer: Viewer, since: date, until: date, sites: list[SiteRef]) -> list[BriefIncident]:
