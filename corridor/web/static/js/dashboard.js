@@ -120,6 +120,7 @@ async function loadIncidents() {
     if (!cursor) break;
   }
   state.incidents = items;
+  state.truncated = Boolean(cursor); // more match than the map draws: the newest are shown
   state.selection = null;
   timeline.selection = null;
   document.getElementById("brush-clear").hidden = true;
@@ -139,11 +140,9 @@ function render() {
     state.markers.set(rec.id, m);
     clusters.addLayer(m);
   }
-  document.getElementById("count").textContent = t("map.count", {
-    shown: shown.length,
-    total: state.incidents.length,
-    unplaced: shown.length - placed.length,
-  });
+  document.getElementById("count").textContent =
+    t("map.count", { shown: shown.length, total: state.incidents.length, unplaced: shown.length - placed.length }) +
+    (state.truncated ? ` ${t("map.truncated", { max: MAX_PAGES * 500 })}` : "");
   const body = document.querySelector("#incident-table tbody");
   body.replaceChildren(
     ...shown.slice(0, 500).map((r) =>
