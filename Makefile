@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= var/demo
 
-.PHONY: demo test system-deps install install-dev lint typecheck check score clean
+.PHONY: demo test test-sqlite test-pg system-deps install install-dev lint typecheck check score clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,23 @@ demo: install
 
 system-deps:
 	bash scripts/system-deps.sh
+	bash scripts/pg-deps.sh
+
+PYTEST := $(BIN)/python -m pytest -q
+NO_TESTS_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test: install-dev system-deps
 	$(BIN)/ruff check corridor tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	$(PYTEST); $(NO_TESTS_OK)
+
+test-sqlite: install-dev system-deps
+	$(PYTEST); $(NO_TESTS_OK)
+
+# The suite on a throwaway PostgreSQL 15 + PostGIS cluster (scripts/pg-test-cluster.sh starts it and removes it;
+# every test gets a database of its own; the browser tests run on SQLite only).
+test-pg: install-dev system-deps
+	bash scripts/pg-test-cluster.sh $(PYTEST) --ignore=tests/ui; $(NO_TESTS_OK)
 
 lint: install-dev
 	$(BIN)/ruff check corridor tests bench

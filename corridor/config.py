@@ -27,6 +27,17 @@ class Settings:
             return Path(self.database_url[len(prefix) :])
         return None
 
+    @property
+    def display_url(self) -> str:
+        """The store's URL as it may be printed: a PostgreSQL password shows as ***."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.database_url
+
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from CORRIDOR_HOME / CORRIDOR_DATABASE_URL / CORRIDOR_MAX_DOCUMENT_BYTES / CORRIDOR_TIMEZONE /

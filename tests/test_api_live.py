@@ -8,9 +8,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,8 +29,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, World]]:
-    url = f"sqlite:///{tmp_path / 'live.db'}"
+def live(new_store_url: Callable[..., str]) -> Iterator[tuple[str, World]]:
+    url = new_store_url("live")
     store = Store(url)
     store.upgrade()
     world = build_world(store)
@@ -223,7 +222,7 @@ def _serve(url: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
     raise RuntimeError("uvicorn did not start")
 
 
-def test_two_corridor_servers_sync_a_collection(live: tuple[str, World], tmp_path: Path) -> None:
+def test_two_corridor_servers_sync_a_collection(live: tuple[str, World], new_store_url: Callable[..., str]) -> None:
     """Server A (the live world) and a second corridor server B exchange incidents over TAXII."""
     from corridor.identity.service import add_org, add_user, create_token
     from corridor.share.stix import TLP_IDS
@@ -232,7 +231,7 @@ def test_two_corridor_servers_sync_a_collection(live: tuple[str, World], tmp_pat
     from corridor.store.visibility import Viewer
 
     base_a, world = live
-    url_b = f"sqlite:///{tmp_path / 'b.db'}"
+    url_b = new_store_url("b")
     store_b = Store(url_b)
     store_b.upgrade()
     with store_b.transaction() as s:

@@ -37,6 +37,7 @@ from corridor.store.tables import Incident, RecordShare
 from corridor.store.visibility import Viewer
 
 from .conftest import run_cli
+from .databases import TestDatabases
 
 D = date(2024, 10, 7)
 STAMP = datetime(2024, 10, 7, 6, 0, tzinfo=UTC)
@@ -92,9 +93,8 @@ def _incident(
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    path = tmp_path_factory.mktemp("brief") / "corridor.db"
-    url = f"sqlite:///{path}"
+def world(tmp_path_factory: pytest.TempPathFactory, databases: TestDatabases) -> Iterator[World]:
+    url = databases.url(tmp_path_factory.mktemp("brief") / "corridor.db")
     store = Store(url)
     store.upgrade()
     with store.transaction() as s:
@@ -224,6 +224,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         evaluate_movement(s, m, model, get_network(), rules=load_rules())
     yield World(store, url, model, ids, mv.id)
     store.dispose()
+    databases.drop(url)
 
 
 def brief_of(w: World, org: str, day: date = D) -> Brief:

@@ -91,7 +91,7 @@ def test_demo_builds_the_picture_and_a_dashboard_login_that_works(cli) -> None: 
     assert login_file.stat().st_mode & 0o077 == 0  # only its owner may read the password
     password = re.search(r"password: (\S+)", login_file.read_text()).group(1)  # type: ignore[union-attr]
     assert password in r.stdout.replace("\n", "")
-    store = Store(f"sqlite:///{cli.home / 'corridor.db'}")
+    store = Store(cli.url)
     client = TestClient(create_app(store))
     me = client.post("/api/v1/auth/login", json={"username": "demo", "password": password})
     assert me.status_code == 200 and me.json()["organisation"] == "Harbour Power Co"

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -71,11 +72,11 @@ def test_reports_of_one_attack_merge_and_conflicts_are_kept(store: Store, tmp_pa
         assert len(quetta) == 1 and quetta[0].perpetrator == "BLA" and quetta[0].claimed is True
 
 
-def test_merge_does_not_depend_on_order(tmp_path: Path) -> None:
+def test_merge_does_not_depend_on_order(tmp_path: Path, new_store_url: Callable[..., str]) -> None:
     items = _items(tmp_path / "r")
     pictures = []
     for n, order in enumerate([items, items[::-1], items[2:] + items[:2]]):
-        s = Store(f"sqlite:///{tmp_path / f'o{n}.db'}")
+        s = Store(new_store_url(f"o{n}"))
         s.upgrade()
         ingest_items(s, order)
         pictures.append(_picture(s))
@@ -95,37 +96,37 @@ def test_bad_inputs_fail_alone_and_store_nothing(store: Store, tmp_path: Path) -
         assert s.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
 
 
-def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path) -> None:
-    """SIGKILL a real ingest mid-way, then re-run it: the result equals an uninterrupted ingest."""
+def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path, new_store_url: Callable[..., str]) -> None:
+    """SIGKILL a real ingest mid-way, then re-run it: the result equals an uninterrupted ingest. The CLI starts
+    from an empty database and creates the store itself, as `corridor ingest` does for a user."""
     folder = tmp_path / "many"
     folder.mkdir()
     n = 160
     for i in range(n):
         (folder / f"r{i:04d}.txt").write_text(variant(i), encoding="utf-8")
-    home = tmp_path / "home"
-    env = {**os.environ, "CORRIDOR_HOME": str(home)}
-    env.pop("CORRIDOR_DATABASE_URL", None)
+    url = new_store_url("crash", empty=True)
+    env = {**os.environ, "CORRIDOR_HOME": str(tmp_path / "home"), "CORRIDOR_DATABASE_URL": url}
     cmd = [sys.executable, "-m", "corridor.cli.main", "ingest", str(folder)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db = home / "corridor.db"
+    db = tmp_path / "crash.db"  # SQLite: polled only once the CLI has created it
     deadline = time.time() + 120
     killed_at = 0
+    eng = sa.create_engine(url, poolclass=sa.pool.NullPool)
     while time.time() < deadline and proc.poll() is None:
-        if db.exists():
+        if not url.startswith("sqlite") or db.exists():
             try:
-                eng = sa.create_engine(f"sqlite:///{db}")
                 with eng.connect() as c:
                     killed_at = c.exec_driver_sql("SELECT count(*) FROM documents").scalar() or 0
-                eng.dispose()
-            except sa.exc.OperationalError:
+            except sa.exc.DBAPIError:  # not created yet, or (SQLite) locked
                 killed_at = 0
             if killed_at >= 20:
                 proc.send_signal(signal.SIGKILL)
                 break
         time.sleep(0.05)
     proc.wait(timeout=30)
+    eng.dispose()
     assert 0 < killed_at < n, "the ingest was not interrupted mid-way"
-    store = Store(f"sqlite:///{db}")
+    store = Store(url)
     with store.sessions() as s:
         # every stored document is complete: it has its mentions and they have incidents
         docs = s.scalars(sa.select(Document)).all()
@@ -134,9 +135,11 @@ def test_killed_ingest_leaves_a_consistent_store_and_resumes(tmp_path: Path) -> 
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "failed 0" in done.stdout
-    ref = Store(f"sqlite:///{tmp_path / 'ref.db'}")
+    ref = Store(new_store_url("ref"))
     ref.upgrade()
     ingest_items(ref, [Item(p) for p in sorted(folder.iterdir())])
     assert _picture(store) == _picture(ref)
     with store.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Document)) == n
+    store.dispose()
+    ref.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from corridor.store.visibility import SYSTEM, Viewer
 from .reports import write_reports
 
 
-def _org_store(path: Path, name: str) -> tuple[Store, Viewer]:
-    s = Store(f"sqlite:///{path}")
+def _org_store(url: str, name: str) -> tuple[Store, Viewer]:
+    s = Store(url)
     s.upgrade()
     with s.transaction() as session:
         seed_actors(session)
@@ -31,8 +32,8 @@ def _org_store(path: Path, name: str) -> tuple[Store, Viewer]:
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> tuple[Store, Viewer]:
-    store, viewer = _org_store(tmp_path / "a.db", "Liaison Cell")
+def source(tmp_path: Path, new_store_url: Callable[..., str]) -> tuple[Store, Viewer]:
+    store, viewer = _org_store(new_store_url("a"), "Liaison Cell")
     reports = write_reports(tmp_path / "r")
     tlps = ["GREEN", "GREEN", "GREEN", "GREEN", "AMBER"]
     items = [
@@ -67,11 +68,11 @@ def test_export_validates_and_is_stable(source: tuple[Store, Viewer]) -> None:
     assert quetta["object_marking_refs"] == [TLP_IDS["AMBER"]]
 
 
-def test_round_trip_is_equal_field_by_field(source: tuple[Store, Viewer], tmp_path: Path) -> None:
+def test_round_trip_is_equal_field_by_field(source: tuple[Store, Viewer], new_store_url: Callable[..., str]) -> None:
     store, viewer = source
     with store.sessions() as s:
         bundle = export_bundle(s, viewer)
-    other, importer = _org_store(tmp_path / "b.db", "Embassy")
+    other, importer = _org_store(new_store_url("b"), "Embassy")
     with other.transaction() as s:
         ids = import_bundle(s, importer, json.dumps(bundle))
     assert len(ids) == sum(o["type"] == "incident" for o in bundle["objects"])
@@ -102,11 +103,13 @@ def test_strict_and_red_records_never_leave(source: tuple[Store, Viewer]) -> Non
         assert not any(h in text for h in hidden)
 
 
-def test_malformed_bundles_are_refused_and_store_nothing(source: tuple[Store, Viewer], tmp_path: Path) -> None:
+def test_malformed_bundles_are_refused_and_store_nothing(
+    source: tuple[Store, Viewer], new_store_url: Callable[..., str]
+) -> None:
     store, viewer = source
     with store.sessions() as s:
         good = export_bundle(s, viewer)
-    other, importer = _org_store(tmp_path / "b.db", "Embassy")
+    other, importer = _org_store(new_store_url("b"), "Embassy")
     no_id = copy.deepcopy(good)
     next(o for o in no_id["objects"] if o["type"] == "incident").pop("id")
     wrong_type = copy.deepcopy(good)
@@ -129,7 +132,9 @@ def test_malformed_bundles_are_refused_and_store_nothing(source: tuple[Store, Vi
         assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
 
 
-def test_push_and_pull_with_the_oasis_medallion_server(source: tuple[Store, Viewer], tmp_path: Path) -> None:
+def test_push_and_pull_with_the_oasis_medallion_server(
+    source: tuple[Store, Viewer], tmp_path: Path, new_store_url: Callable[..., str]
+) -> None:
     """corridor exchanges a collection with medallion, a TAXII 2.1 server we did not write (memory back-end)."""
     import os
     import shutil
@@ -204,7 +209,7 @@ def test_push_and_pull_with_the_oasis_medallion_server(source: tuple[Store, View
             status = push(s, viewer, remote)
             sent = export_bundle(s, viewer)
         assert status["status"] == "complete" and status["failure_count"] == 0
-        other, importer = _org_store(tmp_path / "c.db", "Company")
+        other, importer = _org_store(new_store_url("c"), "Company")
         with other.transaction() as s:
             pulled = pull(s, importer, remote)
         assert pulled == sum(o["type"] == "incident" for o in sent["objects"])

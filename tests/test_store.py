@@ -1,5 +1,5 @@
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -7,11 +7,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from corridor.store.db import Store, current_revision, head_revision
+from corridor.store.spatial import include_object
 from corridor.store.tables import Base, Document, Source
 
 
-def test_upgrade_from_empty_reaches_head(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+def test_upgrade_from_empty_reaches_head(new_store_url: Callable[..., str]) -> None:
+    store = Store(new_store_url("x", empty=True))
     assert current_revision(store.engine) is None
     store.upgrade()
     assert current_revision(store.engine) == head_revision()
@@ -19,14 +20,17 @@ def test_upgrade_from_empty_reaches_head(tmp_path: Path) -> None:
     assert {"sources", "documents", "mentions", "incidents", "actors", "alembic_version"} <= names
     store.upgrade()  # idempotent
     assert store.is_current()
+    store.dispose()
 
 
 def test_migrations_match_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
 
 
+@pytest.mark.sqlite_only("WAL and foreign-key pragmas are SQLite settings")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
