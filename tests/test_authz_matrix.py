@@ -175,6 +175,17 @@ def fresh_status(w: World, org: str) -> str:
     return str(r.json()["id"])
 
 
+def fresh_group(w: World, org: str, with_other: bool = False) -> str:
+    """A sharing group owned by `org` (with the other organisation as a member when asked)."""
+    from corridor.share.groups import add_member, create_group
+
+    with w.store.transaction() as s:
+        g = create_group(s, _viewer(w, org), f"group {next(_n)}")
+        if with_other:
+            add_member(s, _viewer(w, org), g.id, w.orgs["B" if org == "A" else "A"])
+        return g.id
+
+
 def fresh_token(w: World, org: str, role: str) -> str:
     with w.store.transaction() as s:
         user = s.get(User, w.users[(org, role)])
@@ -344,6 +355,25 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("get", "/taxii2/api/collections/{collection_id}/objects/{object_id}/versions/"): lambda w, t, o, r, p: {
         "method": "GET",
         "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/incident--{fresh_stix_incident(w)}/versions/",
+    },
+    ("get", "/taxii2/api/collections/{collection_id}/objects/{object_id}/"): lambda w, t, o, r, p: {
+        "method": "GET",
+        "url": f"/taxii2/api/collections/{TAXII_COLLECTION}/objects/incident--{fresh_stix_incident(w)}/",
+    },
+    ("get", "/api/v1/groups"): lambda w, t, o, r, p: {"method": "GET", "url": "/api/v1/groups"},
+    ("post", "/api/v1/groups"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": "/api/v1/groups",
+        "json": {"name": f"liaison {next(_n)}"},
+    },
+    ("post", "/api/v1/groups/{group_id}/members"): lambda w, t, o, r, p: {
+        "method": "POST",
+        "url": f"/api/v1/groups/{fresh_group(w, o)}/members",
+        "json": {"org_id": w.orgs["B" if o == "A" else "A"]},
+    },
+    ("delete", "/api/v1/groups/{group_id}/members/{org_id}"): lambda w, t, o, r, p: {
+        "method": "DELETE",
+        "url": f"/api/v1/groups/{fresh_group(w, o, with_other=True)}/members/{w.orgs['B' if o == 'A' else 'A']}",
     },
     ("get", "/taxii2/api/status/{status_id}/"): lambda w, t, o, r, p: {
         "method": "GET",

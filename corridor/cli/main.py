@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corridor.cli import brief
+from corridor.cli import brief, groups
 from corridor.config import load_settings
 from corridor.extract.actors import ConfigError
 from corridor.ingest.reader import InputError
@@ -36,6 +36,7 @@ gazetteer_app = typer.Typer(help="The bundled gazetteer.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(gazetteer_app, name="gazetteer")
 app.command("brief")(brief.brief)
+app.add_typer(groups.app, name="groups")
 
 out = Console()
 if not out.is_terminal and out.width < 160:

@@ -60,7 +60,7 @@ def _bump(session: Session, inc: Incident, expected: int | None) -> None:
     res = session.execute(
         sa.update(Incident)
         .where(Incident.id == inc.id, Incident.version == expected)
-        .values(version=expected + 1, updated_at=now())
+        .values(version=expected + 1, updated_at=now(), changed_at=now())
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -295,10 +295,19 @@ def share(
     org_id: str | None,
     user_id: str | None,
     request_id: str | None = None,
+    group_id: str | None = None,
 ) -> RecordShare:
+    """Share an incident with an organisation, a named user or a sharing group (exactly one of them)."""
     inc = _load(session, viewer, incident_id)
-    if (org_id is None) == (user_id is None):
-        raise ReviewError(422, "give exactly one of org_id and user_id")
+    if sum(x is not None for x in (org_id, user_id, group_id)) != 1:
+        raise ReviewError(422, "give exactly one of org_id, user_id and group_id")
+    if group_id is not None:
+        from corridor.share.groups import GroupError, share_with_group
+
+        try:
+            return share_with_group(session, viewer, "incident", inc.id, inc.tlp, group_id, request_id)
+        except GroupError as exc:
+            raise ReviewError(exc.status, str(exc)) from None
     if org_id and session.get(Organisation, org_id) is None:
         raise ReviewError(404, f"no organisation {org_id!r}")
     if user_id and session.get(User, user_id) is None:
@@ -311,12 +320,17 @@ def share(
             RecordShare.object_id == inc.id,
             RecordShare.org_id.is_(org_id) if org_id is None else RecordShare.org_id == org_id,
             RecordShare.user_id.is_(user_id) if user_id is None else RecordShare.user_id == user_id,
+            RecordShare.group_id.is_(None),
         )
     )
     if existing:
         return existing
     rec = RecordShare(object_type="incident", object_id=inc.id, org_id=org_id, user_id=user_id, created_at=now())
     session.add(rec)
+    session.flush()
+    from corridor.share.stix import records_changed
+
+    records_changed(session, [("incident", inc.id)])
     audit.record(
         session, viewer, "incident.share", "incident", inc.id, request_id, {"org_id": org_id, "user_id": user_id}
     )

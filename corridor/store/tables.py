@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from corridor.clock import now
 from corridor.ids import new_id
 
 NAMING = {
@@ -136,6 +137,9 @@ class Incident(Base):
     locked_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # the STIX id an incident arrived with (imports), so re-export gives back the same id
     stix_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # when this server last stored a change to the incident or to who may see it: the TAXII date_added of its
+    # objects, so a pull with added_after misses no edit, import or share (updated_at keeps the STIX modified)
+    changed_at: Mapped[datetime | None] = mapped_column(TS)
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="incident")
 
@@ -233,8 +237,31 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+class SharingGroup(Base):
+    """Organisations that share with each other as one audience ("CPEC security liaison": the agency, the
+    companies, the embassy). An AMBER record shared with a group is visible to every member organisation, as
+    long as it is a member; the owner organisation manages the membership and is always a member."""
+
+    __tablename__ = "sharing_groups"
+    __table_args__ = (sa.UniqueConstraint("owner_org_id", "name", name="uq_sharing_groups_owner_name"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    owner_org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class SharingGroupMember(Base):
+    """One organisation's membership of a sharing group."""
+
+    __tablename__ = "sharing_group_members"
+    group_id: Mapped[str] = mapped_column(sa.ForeignKey("sharing_groups.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(TS)
+
+
 class RecordShare(Base):
-    """An AMBER record shared with another organisation, or a RED record with a named user."""
+    """An AMBER record shared with another organisation or a sharing group, or a RED record with a named user.
+    Exactly one of org_id, group_id, user_id is set; `visibility.visible()` reads all three."""
 
     __tablename__ = "record_shares"
     __table_args__ = (
@@ -245,6 +272,7 @@ class RecordShare(Base):
     object_id: Mapped[str] = mapped_column(UUID, index=True)
     org_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisations.id"))
     user_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    group_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sharing_groups.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
@@ -400,6 +428,47 @@ class Delivery(Base):
     at: Mapped[datetime] = mapped_column(TS)
 
 
+class ForeignStixObject(Base):
+    """A STIX object from another producer that corridor keeps no record of its own for (indicator, malware,
+    attack-pattern, sighting, custom objects, another producer's notes and reports...): stored as received, one
+    row per version and receiving organisation, under its TLP, and served back through the visibility filter."""
+
+    __tablename__ = "foreign_stix_objects"
+    __table_args__ = (
+        sa.UniqueConstraint("stix_id", "version", "owner_org_id", name="uq_foreign_stix_objects_version"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    stix_id: Mapped[str] = mapped_column(sa.String(300), index=True)
+    stix_type: Mapped[str] = mapped_column(sa.String(250), index=True)
+    version: Mapped[str] = mapped_column(sa.String(40))  # modified, else created, else "" (no versions)
+    owner_org_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    tlp: Mapped[str] = mapped_column(sa.String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    changed_at: Mapped[datetime] = mapped_column(TS)  # TAXII date_added, as for incidents
+
+
+class SyncState(Base):
+    """Where scheduled sync with one remote collection stands for one organisation: the last success, the
+    added_after cursor of pulls and the local date_added cursor of pushes (a restart resumes from them), and
+    the failures in a row that set the back-off."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (sa.UniqueConstraint("remote", "collection", "org_id", name="uq_sync_state_remote"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    remote: Mapped[str] = mapped_column(sa.String(500))
+    collection: Mapped[str] = mapped_column(sa.String(200), default="")
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    pull_cursor: Mapped[str | None] = mapped_column(sa.String(40))
+    push_cursor: Mapped[str | None] = mapped_column(sa.String(40))
+    last_success_at: Mapped[datetime | None] = mapped_column(TS)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(TS)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    pulled: Mapped[int] = mapped_column(sa.Integer, default=0)  # objects received in all, for the record
+    pushed: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
 STIX_NS = uuid.UUID("5e1d8c1e-6a3c-5c0e-9a43-7c2b8e8b1c01")
 
 
@@ -414,3 +483,10 @@ def _give_stix_id(_mapper: Any, _conn: Any, target: Incident) -> None:
         target.id = new_id()
     if target.stix_id is None:
         target.stix_id = stix_incident_id(target.id)
+    target.changed_at = now()
+
+
+@sa.event.listens_for(Incident, "before_update")
+def _mark_changed(_mapper: Any, _conn: Any, target: Incident) -> None:
+    """Every stored change to an incident moves its TAXII date_added (see Incident.changed_at)."""
+    target.changed_at = now()

@@ -1,9 +1,10 @@
 """The one visibility filter. Which records a caller may see is decided here and nowhere else.
 
 TLP 2.0 (FIRST): CLEAR and GREEN are visible to every member of the exchange; AMBER to the owning
-organisation and the organisations it is shared with; AMBER+STRICT to the owning organisation only; RED to
-the named users only. Every query of markable records (incidents, documents and, through documents, mentions)
-takes its WHERE clause from `visible()`; tests assert that no route reads around it.
+organisation, the organisations it is shared with and the members of the sharing groups it is shared with;
+AMBER+STRICT to the owning organisation only (whatever shares exist); RED to the named users only. Every query
+of markable records (incidents, documents and, through documents, mentions; foreign STIX objects) takes its
+WHERE clause from `visible()`; tests assert that no route reads around it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from corridor.store.tables import Document, Incident, RecordShare
+from corridor.store.tables import Document, ForeignStixObject, Incident, RecordShare, SharingGroupMember
 
 TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 TLP_RANK = {t: i for i, t in enumerate(TLP_LEVELS)}
@@ -39,26 +40,51 @@ class Viewer:
 
 SYSTEM = Viewer(user_id=None, org_id=None, role="admin", system=True)
 
-_TABLES: dict[str, type[Incident] | type[Document]] = {"incident": Incident, "document": Document}
+Markable = type[Incident] | type[Document] | type[ForeignStixObject]
+_TABLES: dict[str, Markable] = {"incident": Incident, "document": Document, "stix_object": ForeignStixObject}
 
 
 def visible(viewer: Viewer, object_type: str) -> sa.ColumnElement[bool]:
-    """SQL condition: the records of `object_type` ('incident' or 'document') that `viewer` may read."""
+    """SQL condition: the records of `object_type` ('incident', 'document', 'stix_object') `viewer` may read.
+
+    A viewer without a user (the command line acting for an organisation) is named on no RED record, and one
+    without an organisation owns nothing and is shared nothing: a missing id never matches a share row's
+    missing id (SQL would read `= NULL` as IS NULL)."""
     table = _TABLES[object_type]
     if viewer.system:
         return sa.true()
-    shared_org = sa.exists().where(
-        RecordShare.object_type == object_type, RecordShare.object_id == table.id, RecordShare.org_id == viewer.org_id
-    )
-    named = sa.exists().where(
-        RecordShare.object_type == object_type, RecordShare.object_id == table.id, RecordShare.user_id == viewer.user_id
-    )
-    own = table.owner_org_id == viewer.org_id if viewer.org_id else sa.false()
+    share = sa.and_(RecordShare.object_type == object_type, RecordShare.object_id == table.id)
+    if viewer.org_id:
+        own: sa.ColumnElement[bool] = table.owner_org_id == viewer.org_id
+        shared_org: sa.ColumnElement[bool] = sa.exists().where(share, RecordShare.org_id == viewer.org_id)
+        shared_group: sa.ColumnElement[bool] = sa.exists().where(
+            share,
+            RecordShare.group_id == SharingGroupMember.group_id,
+            SharingGroupMember.org_id == viewer.org_id,
+        )
+    else:
+        own = shared_org = shared_group = sa.false()
+    named = sa.exists().where(share, RecordShare.user_id == viewer.user_id) if viewer.user_id else sa.false()
     return sa.or_(
         table.tlp.in_(("CLEAR", "GREEN")),
-        sa.and_(table.tlp == "AMBER", sa.or_(own, shared_org)),
+        sa.and_(table.tlp == "AMBER", sa.or_(own, shared_org, shared_group)),
         sa.and_(table.tlp == "AMBER+STRICT", own),
         sa.and_(table.tlp == "RED", named),
+    )
+
+
+def shared_with_group(group_id: str, object_type: str) -> sa.ColumnElement[bool]:
+    """SQL condition: the records a sharing group as a whole may see, that is the group's TAXII collection
+    before `visible()` applies: CLEAR and GREEN ones, and those shared with the group. It only ever narrows
+    `visible()`, never widens it."""
+    table = _TABLES[object_type]
+    return sa.or_(
+        table.tlp.in_(("CLEAR", "GREEN")),
+        sa.exists().where(
+            RecordShare.object_type == object_type,
+            RecordShare.object_id == table.id,
+            RecordShare.group_id == group_id,
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from corridor import __version__
 from corridor.config import load_settings
 from corridor.store.db import Store
 from corridor.web import problems, ui
-from corridor.web.routes import auth, brief, documents, incidents, ops, reference, risk, taxii
+from corridor.web.routes import auth, brief, documents, groups, incidents, ops, reference, risk, taxii
 
 MAX_BODY = 12 * 1024 * 1024
 
@@ -54,5 +54,6 @@ def create_app(
     for r in (auth.router, incidents.router, documents.router, reference.router, risk.router, ops.router, taxii.router):
         app.include_router(r, responses=problems.PROBLEM_RESPONSES)
     app.include_router(brief.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(groups.router, responses=problems.PROBLEM_RESPONSES)
     ui.install(app)
     return app

@@ -111,9 +111,29 @@ class SplitIn(BaseModel):
 
 
 class ShareIn(BaseModel):
+    """Exactly one of: an organisation, a named user, a sharing group."""
+
     model_config = ConfigDict(extra="forbid")
     org_id: str | None = Field(default=None, max_length=36)
     user_id: str | None = Field(default=None, max_length=36)
+    group_id: str | None = Field(default=None, max_length=36)
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    org_id: str = Field(min_length=1, max_length=36)
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    owner_org_id: str
+    members: list[dict[str, str]]
 
 
 class DocumentUrl(BaseModel):

@@ -313,15 +313,21 @@ def add_share(
     who: Viewer = Depends(viewer),
     session: Session = Depends(db_write),
 ) -> dict[str, Any]:
-    """Share an AMBER incident with an organisation, or a RED one with a named user."""
+    """Share an AMBER incident with an organisation or a sharing group, or a RED one with a named user."""
     inc = _get(session, who, incident_id)
     try:
-        rec = review.share(session, who, inc.id, body.org_id, body.user_id, request.state.request_id)
+        rec = review.share(session, who, inc.id, body.org_id, body.user_id, request.state.request_id, body.group_id)
         session.commit()
     except review.ReviewError as exc:
         session.rollback()
         raise Problem(exc.status, "Conflict" if exc.status == 409 else "Error", str(exc)) from None
-    return {"id": rec.id, "object_id": rec.object_id, "org_id": rec.org_id, "user_id": rec.user_id}
+    return {
+        "id": rec.id,
+        "object_id": rec.object_id,
+        "org_id": rec.org_id,
+        "user_id": rec.user_id,
+        "group_id": rec.group_id,
+    }
 
 
 @router.get("/{incident_id}/history", **access(ALL, "read", marked="incident"))
