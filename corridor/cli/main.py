@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corridor.cli import brief, groups
+from corridor.cli import brief, groups, share_sync
 from corridor.config import load_settings
 from corridor.extract.actors import ConfigError
 from corridor.ingest.reader import InputError
@@ -711,6 +711,7 @@ def people_import(path: Path, org: Annotated[str, typer.Option(help="Organisatio
 
 share_app = typer.Typer(help="Exchange with other organisations: STIX 2.1 bundles under TLP 2.0.", no_args_is_help=True)
 app.add_typer(share_app, name="share")
+share_app.command("sync")(share_sync.sync)
 
 
 @share_app.command("export")
