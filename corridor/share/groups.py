@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from corridor.clock import now
 from corridor.store import audit
+from corridor.store.db import serialize
 from corridor.store.tables import Organisation, RecordShare, SharingGroup, SharingGroupMember
 from corridor.store.visibility import Viewer
 
@@ -88,6 +89,7 @@ def create_group(session: Session, viewer: Viewer, name: str, request_id: str | 
     name = name.strip()
     if not name:
         raise GroupError(422, "a group needs a name")
+    serialize(session, f"group.create.{viewer.org_id}")
     taken = session.scalar(
         sa.select(SharingGroup).where(SharingGroup.owner_org_id == viewer.org_id, SharingGroup.name == name)
     )
@@ -109,6 +111,7 @@ def add_member(
     """Add an organisation (idempotent). It sees the group's AMBER records from now on."""
     group = get_group(session, viewer, group_id)
     _owner_admin(viewer, group)
+    serialize(session, f"group.members.{group.id}")  # read, then insert: concurrent adds take turns (PostgreSQL)
     if session.get(Organisation, org_id) is None:
         raise GroupError(404, f"no organisation {org_id!r}")
     found = session.get(SharingGroupMember, (group.id, org_id))

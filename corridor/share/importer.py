@@ -40,6 +40,7 @@ from corridor.share.stix import (
     to_ms,
 )
 from corridor.store import audit
+from corridor.store.db import serialize
 from corridor.store.tables import Actor, Document, Incident, IncidentEdit, Mention
 from corridor.store.visibility import Viewer
 
@@ -80,6 +81,9 @@ def import_objects(
     (which the organisation must belong to). Raises StixError (nothing stored) for a malformed bundle, a
     GroupError for a group the organisation is not in."""
     objects = parse_bundle(data, max_bytes)
+    # imports read (is this id here?) and then write: on PostgreSQL, concurrent ones take turns (SQLite's write
+    # transactions already do), so two POSTs of one object cannot both insert it
+    serialize(session, "share.import")
     tlps = markings.resolve(objects)
     for o in objects:
         if tlps[o["id"]] not in SHAREABLE:

@@ -56,7 +56,7 @@ def _declared(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def refs(value: Any, key: str = "") -> Iterator[str]:
+def refs(value: Any) -> Iterator[str]:
     """Every id `value` refers to through *_ref and *_refs properties, at any depth (markings and creator
     excepted)."""
     if isinstance(value, dict):
@@ -68,10 +68,10 @@ def refs(value: Any, key: str = "") -> Iterator[str]:
             elif k.endswith("_refs") and isinstance(v, list):
                 yield from (x for x in v if isinstance(x, str))
             else:
-                yield from refs(v, k)
+                yield from refs(v)
     elif isinstance(value, list):
         for v in value:
-            yield from refs(v, key)
+            yield from refs(v)
 
 
 def most_restrictive(levels: list[str]) -> str | None:
