@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from corridor.export import incident_record, to_csv, to_geojson
 from corridor.review import service as review
-from corridor.store import audit
+from corridor.store import audit, spatial
 from corridor.store.queries import (
     IncidentFilter,
     get_incident,
@@ -100,7 +100,8 @@ def list_incidents(
     query = incidents_query(who, f)
     box = _bbox(bbox)
     if box:
-        query = query.where(Incident.lon.between(box[0], box[2]), Incident.lat.between(box[1], box[3]))
+        pg = spatial.is_postgis(session.get_bind())  # PostGIS index on PostgreSQL, lat/lon ranges on SQLite
+        query = query.where(spatial.in_bbox(Incident, box, pg))
     if district:
         query = query.where(sa.func.lower(Incident.district) == district.lower())
     if tlp:
