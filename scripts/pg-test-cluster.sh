@@ -28,8 +28,22 @@ if [ "$(id -u)" -eq 0 ]; then
     AS=(runuser -u postgres --)
 fi
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/corridor-pg.XXXXXX")
+# clusters left behind by a run that was killed outright (its script gone, the server still up) are removed
+for stale in /tmp/corridor-pg.* "${TMPDIR:-/tmp}"/corridor-pg.*; do
+    [ -f "$stale/owner" ] || continue
+    if ! kill -0 "$(cat "$stale/owner")" 2>/dev/null; then
+        "${AS[@]}" "$PG_BIN/pg_ctl" -D "$stale/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$stale"
+    fi
+done
+
+base="${TMPDIR:-/tmp}"
+if [ ${#AS[@]} -gt 0 ]; then
+    base=/tmp  # the postgres user must reach the folder: not under a private TMPDIR of root's
+fi
+dir=$(mktemp -d "$base/corridor-pg.XXXXXX")
 chmod 700 "$dir"
+echo $$ >"$dir/owner"
 if [ ${#AS[@]} -gt 0 ]; then
     chown postgres:postgres "$dir"
 fi
@@ -64,7 +78,7 @@ started=0
 for _ in 1 2 3 4 5; do
     port=$(free_port)
     opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir"
-    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c jit=off"
     if "${AS[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null; then
         started=1
         break
