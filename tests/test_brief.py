@@ -495,3 +495,14 @@ def test_map_draws_the_basemap_when_present_and_says_when_not(world: World, monk
     monkeypatch.setattr(fake, "provinces", broken)
     unreadable = incident_map(b, dpi=40)
     assert unreadable.notes and "could not be read" in unreadable.notes[0]
+
+
+def test_names_with_tex_specials_print_as_written(world: World) -> None:
+    """A "$" in a site or place name (users type them) must not be read as TeX math and crash the map."""
+    import dataclasses
+
+    from corridor.brief.charts import daily_chart, incident_map
+
+    b = brief_of(world, "Harbour Power Co")
+    odd = dataclasses.replace(b, sites=[dataclasses.replace(s, name="Camp $\\alpha_{$ 2") for s in b.sites])
+    assert odd.sites and incident_map(odd, dpi=30) and daily_chart(odd, dpi=30)
