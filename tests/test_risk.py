@@ -144,6 +144,9 @@ def test_routes_shortest_least_risk_and_refusals(model) -> None:  # type: ignore
         plan(model, net, "Karachi", "Island", day)
     with pytest.raises(RoadError, match="no place"):
         plan(model, net, "Karachi", "Atlantis", day)
+    for bad in ("inf,67", "nan,nan", "95,67"):  # coordinates typed by hand: refused, never a crash
+        with pytest.raises(RoadError, match="not a latitude,longitude pair"):
+            plan(model, net, bad, "Karachi", day)
 
 
 def test_bundled_road_network_is_connected_and_routes_quickly(model) -> None:  # type: ignore[no-untyped-def]

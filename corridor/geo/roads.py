@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,6 +113,12 @@ class RoadNetwork:
                 lat, lon = float(parts[0]), float(parts[1])
             except ValueError:
                 lat = lon = None
+            if (
+                lat is not None
+                and lon is not None
+                and not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180)
+            ):
+                raise RoadError(f"{text!r} is not a latitude,longitude pair")
         if lat is None:
             found = [p for p in get_gazetteer().lookup(text) if p.is_domestic and p.lat is not None]
             if not found:
