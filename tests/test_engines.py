@@ -210,3 +210,39 @@ def test_postgres_pool_and_isolation(store: Store, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CORRIDOR_DB_POOL_SIZE", "many")
     with pytest.raises(ValueError, match="CORRIDOR_DB_POOL_SIZE"):
         postgres_pool_options()
+
+
+def test_concurrent_wrong_passwords_are_all_counted(store: Store) -> None:
+    """Guesses at one account in parallel: each failure counts (PostgreSQL: the user's row is locked while it is
+    checked), so the account locks after five whatever the concurrency."""
+    from corridor.identity.service import IdentityError, add_user, authenticate
+    from corridor.store.tables import User
+
+    with store.transaction() as s:
+        add_user(s, add_org(s, "Liaison Cell", "agency"), "analyst1", "analyst", "correct horse battery")
+    barrier = threading.Barrier(8)
+    replies: list[str] = []
+
+    def guess(n: int) -> None:
+        barrier.wait()
+        try:
+            with store.transaction() as s:
+                try:
+                    authenticate(s, "analyst1", f"wrong {n}")
+                except IdentityError as exc:
+                    replies.append(str(exc))
+        except Exception as exc:  # reported by the main thread
+            replies.append(repr(exc))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(replies)) == [
+        "account locked after repeated failures; try again later",
+        "invalid username or password",
+    ], replies
+    with store.sessions() as s:
+        user = s.scalars(sa.select(User).where(User.username == "analyst1")).one()
+        assert user.locked_until is not None

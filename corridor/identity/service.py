@@ -83,8 +83,11 @@ def viewer_of(user: User, scopes: frozenset[str] = frozenset()) -> Viewer:
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
-    """Check a password; five failures lock the account for 15 minutes (the reply does not say which)."""
-    user = session.scalar(sa.select(User).where(User.username == username))
+    """Check a password; five failures lock the account for 15 minutes (the reply does not say which).
+
+    The user's row stays locked until the caller's transaction ends (PostgreSQL; SQLite's write transactions
+    run one at a time anyway): concurrent guesses at one account are counted one after another, none lost."""
+    user = session.scalar(sa.select(User).where(User.username == username).with_for_update())
     stamp = now()
     if user is None or not user.active or user.password_hash is None:
         _hasher.hash(password)  # same work whether or not the user exists
