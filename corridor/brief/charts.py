@@ -9,6 +9,7 @@ orientation, and says so.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import logging
@@ -48,7 +49,10 @@ NEAR_COLOUR = "#b3261e"
 ALL_COLOUR = "#c5cad0"
 _LOCK = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 # Names come from users and reports: a "$" in a site or place name must print as itself, not start TeX math.
-PLAIN_TEXT = {"text.parse_math": False}
+
+
+def _plain_text() -> contextlib.AbstractContextManager[None]:
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ def _scale_bar(ax: Any, extent: tuple[float, float, float, float]) -> None:
 def incident_map(brief: Brief, dpi: int = 150) -> Picture:
     """The week's incidents near the sites and in their provinces (coloured by type, sized by casualties) and
     the organisation's sites with the brief's radius around them."""
-    with _LOCK, matplotlib.rc_context(PLAIN_TEXT):
+    with _LOCK, _plain_text():
         return _incident_map(brief, dpi)
 
 
@@ -332,7 +336,7 @@ def _every(n: int, items: Iterable[Any]) -> list[Any]:
 
 def daily_chart(brief: Brief, dpi: int = 150) -> Picture:
     """Incidents per day over 30 days: near the sites, against every incident the reader may see."""
-    with _LOCK, matplotlib.rc_context(PLAIN_TEXT):
+    with _LOCK, _plain_text():
         fig = Figure(figsize=(7.0, 2.2))
         ax = fig.add_subplot()
         xs = list(range(len(brief.daily)))
