@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corridor.cli import brief, groups, share_sync
+from corridor.cli import brief, groups, ops_admin, share_sync
 from corridor.config import load_settings
 from corridor.extract.actors import ConfigError
 from corridor.ingest.reader import InputError
@@ -36,6 +36,8 @@ gazetteer_app = typer.Typer(help="The bundled gazetteer.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(gazetteer_app, name="gazetteer")
 app.command("brief")(brief.brief)
+app.command("backup")(ops_admin.backup)
+app.command("restore")(ops_admin.restore)
 app.add_typer(groups.app, name="groups")
 
 out = Console()
@@ -454,21 +456,24 @@ def audit_verify() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes sharing the port.")] = 1,
+    log_format: Annotated[
+        str | None,
+        typer.Option(envvar="CORRIDOR_LOG_FORMAT", help="text (default) or json: one JSON object per line on stderr."),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(envvar="CORRIDOR_FORWARDED_ALLOW_IPS", help="Reverse proxies whose X-Forwarded-* to trust."),
+    ] = None,
 ) -> None:
-    """Run the web API, TAXII server and dashboard under uvicorn."""
-    import uvicorn
+    """Run the web API, TAXII server and dashboard under uvicorn (docs/deploy.md: probes, metrics, logs)."""
+    from corridor.web.serving import run_server
 
     _store()
-    uvicorn.run(
-        "corridor.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
-    )
+    try:
+        run_server(host, port, workers, log_format, forwarded_allow_ips=forwarded_allow_ips)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 risk_app = typer.Typer(help="Risk of places and areas (Hawkes model on an h3 grid); backtests.", no_args_is_help=True)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from corridor import telemetry
 from corridor.clock import now
 from corridor.extract.pipeline import DEFAULT, prepare, to_result
 from corridor.ingest.merge import merge_mentions
@@ -163,6 +164,7 @@ def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: s
         return Outcome(where, "new", None, doc.id, len(touched))
 
 
+@telemetry.counts_ingest  # outcomes counted and logged (metrics, JSON logs) for every caller
 def ingest_raw(store: Store, raw: RawDocument, item: Item) -> Outcome:
     """Extract and store one report; duplicates are detected before any work is done."""
     with store.sessions() as session:
@@ -195,6 +197,8 @@ def ingest_items(
             for raw in raws:
                 outcomes.append(ingest_raw(store, raw, item))
         for o in outcomes:
+            if o.status == "failed":  # unreadable input never reaches ingest_raw: count it here
+                telemetry.ingested(o)
             report.outcomes.append(o)
             if progress:
                 progress(o)

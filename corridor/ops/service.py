@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from corridor import telemetry
 from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
 from corridor.ids import new_id
@@ -552,7 +553,7 @@ def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
     stmt = insert(Alert).on_conflict_do_nothing(index_elements=["incident_id", "target_kind", "target_id", "rule"])
     session.execute(stmt, rows)
     ids = [r["id"] for r in rows]
-    return (
+    raised = (
         list(session.scalars(sa.select(Alert).where(Alert.id.in_(ids))))
         if len(ids) <= 5000
         else [
@@ -561,6 +562,8 @@ def raise_alerts(session: Session, incident: Incident) -> list[Alert]:
             for a in session.scalars(sa.select(Alert).where(Alert.id.in_(ids[k : k + 5000])))
         ]
     )
+    telemetry.alerts_raised(session, incident, raised)  # counted, timed and logged when the transaction commits
+    return raised
 
 
 def acknowledge(session: Session, viewer: Viewer, alert_id: str, safe: bool = False) -> Alert:

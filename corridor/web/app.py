@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from corridor import __version__
 from corridor.config import load_settings
 from corridor.store.db import Store
-from corridor.web import problems, ui
+from corridor.web import observability, problems, ui
 from corridor.web.routes import auth, brief, documents, groups, incidents, ops, reference, risk, taxii
 
 MAX_BODY = 12 * 1024 * 1024
@@ -51,6 +51,7 @@ def create_app(
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    observability.install(app)  # after the middleware above: its timing and request log wrap everything
     for r in (auth.router, incidents.router, documents.router, reference.router, risk.router, ops.router, taxii.router):
         app.include_router(r, responses=problems.PROBLEM_RESPONSES)
     app.include_router(brief.router, responses=problems.PROBLEM_RESPONSES)

@@ -1,0 +1,388 @@
+"""Serving in production: /healthz, /readyz, /metrics, JSON request logs, several workers behind one port.
+
+The server tests start the real `corridor serve --workers 2 --log-format json` on 127.0.0.1 (a free port) once
+for the module and talk to it over HTTP; the readiness and access-rule tests use the app in-process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from corridor.identity.service import add_org, add_user, create_token
+from corridor.logs import REQUESTS, JsonFormatter, TextFormatter, event, resolve_format
+from corridor.ops.service import add_site
+from corridor.store.db import Store, upgrade
+from corridor.store.revisions import heads, scripts
+from corridor.store.seed import seed_actors
+from corridor.store.visibility import Viewer
+from corridor.web.app import create_app
+
+from .conftest import ROOT
+from .databases import TestDatabases
+from .reports import REPORTS
+
+QUETTA = REPORTS["quetta.txt"]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Parsed Prometheus text: (sample name, labels) -> value."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def value(scraped: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return scraped.get((name, frozenset(labels.items())), 0.0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    token: str
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every line the server wrote to stderr, parsed (a line that is not JSON fails the test)."""
+        text = self.log.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10) -> list[dict[str, Any]]:
+        """Log lines matching pred, waiting for the first (the request line is written just after the reply)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [x for x in self.lines() if pred(x)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def logged(self, request_ids: set[str], timeout: float = 10) -> list[dict[str, Any]]:
+        """The request lines of these request ids, once every one of them is written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [x for x in self.lines() if x["logger"] == REQUESTS and x.get("request_id") in request_ids]
+            if {x["request_id"] for x in found} >= request_ids or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def scrape(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        r = httpx.get(f"{self.base}/metrics", timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/plain")
+        return samples(r.text)
+
+
+@pytest.fixture(scope="module")
+def served(databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("served")
+    url = databases.url(home / "corridor.db")
+    store = Store(url)
+    store.upgrade()
+    with store.transaction() as s:
+        seed_actors(s)
+        org = add_org(s, "Liaison Cell", "agency")
+        user = add_user(s, org, "analyst1", "analyst", "correct horse battery")
+        token = create_token(s, user, "serving tests", ["read", "write"], timedelta(days=1)).token
+        # a site at Quetta railway station: the Quetta report raises an alert for it
+        add_site(s, Viewer(user_id=user.id, org_id=org.id, role="admin"), "Quetta office", 30.195, 67.004)
+    store.dispose()
+
+    port = free_port()
+    log = home / "server.log"
+    env = {**os.environ, "CORRIDOR_HOME": str(home), "CORRIDOR_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("CORRIDOR_METRICS_TOKEN", None)
+    cmd = [sys.executable, "-m", "corridor.cli.main", "serve", "--port", str(port), "--workers", "2"]
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [*cmd, "--log-format", "json"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not come up:\n" + log.read_text()
+            time.sleep(0.2)
+        yield Served(base, token, log, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        databases.drop(url)
+
+
+# ---------------------------------------------------------------- the real server
+
+
+def test_two_workers_share_the_port_and_their_metrics_add_up(served: Served) -> None:
+    workers = {x["pid"] for x in served.wait_for(lambda x: x["event"].startswith("Started server process"))}
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline:  # the second worker may still be importing
+        time.sleep(0.2)
+        workers = {x["pid"] for x in served.lines() if x["event"].startswith("Started server process")}
+    assert len(workers) == 2, "two worker processes started"
+
+    before = value(served.scrape(), "corridor_http_requests_total", method="GET", route="/api/v1/health", status="200")
+
+    def one(i: int) -> str:
+        r = httpx.get(f"{served.base}/api/v1/health", headers={"X-Request-ID": f"spread-{i}"}, timeout=10)
+        assert r.status_code == 200
+        return r.headers["x-request-id"]
+
+    sent: list[str] = []
+    answered_by: set[int] = set()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for batch in range(20):  # the kernel hands connections to either worker; go on until both have answered
+            sent += pool.map(one, range(batch * 40, batch * 40 + 40))
+            answered_by = {x["pid"] for x in served.logged(set(sent))}
+            if len(answered_by) == 2:
+                break
+    assert answered_by == workers, "both workers answered requests"
+    after = value(served.scrape(), "corridor_http_requests_total", method="GET", route="/api/v1/health", status="200")
+    # whichever worker answers the scrape, it counts the requests of both (multiprocess mode)
+    assert after - before == len(sent)
+
+
+def test_request_log_lines_are_json_with_route_status_duration_and_request_id(served: Served) -> None:
+    r = httpx.get(
+        f"{served.base}/api/v1/incidents/00000000-0000-0000-0000-000000000000",
+        headers={"Authorization": f"Bearer {served.token}", "X-Request-ID": "trace-4711"},
+        timeout=10,
+    )
+    assert r.status_code == 404 and r.headers["x-request-id"] == "trace-4711"
+    (line,) = served.wait_for(lambda x: x.get("request_id") == "trace-4711")
+    assert line["logger"] == "corridor.request" and line["level"] == "info"
+    assert line["method"] == "GET" and line["path"] == "/api/v1/incidents/{incident_id}" and line["status"] == 404
+    assert isinstance(line["duration_ms"], float) and 0 < line["duration_ms"] < 10_000
+    assert line["ts"].endswith("+00:00") and isinstance(line["pid"], int)
+
+    generated = httpx.get(f"{served.base}/api/v1/health", timeout=10).headers["x-request-id"]
+    assert served.wait_for(lambda x: x.get("request_id") == generated), "a generated request id is logged too"
+    served.lines()  # every line on stderr parses as JSON (uvicorn's own included)
+    assert not [x for x in served.lines() if x["logger"] == "uvicorn.access"], "one line per request, not two"
+
+
+def test_ingest_and_alerts_move_the_metrics_and_are_logged(served: Served) -> None:
+    before = served.scrape()
+    headers = {"Authorization": f"Bearer {served.token}"}
+    files = {"file": ("quetta.txt", QUETTA[1].encode(), "text/plain")}
+    r = httpx.post(
+        f"{served.base}/api/v1/documents", files=files, data={"published": QUETTA[0]}, headers=headers, timeout=60
+    )
+    assert r.status_code == 201 and r.json()["status"] == "new", r.text
+    document_id = r.json()["document_id"]
+    again = httpx.post(f"{served.base}/api/v1/documents", files=files, headers=headers, timeout=60)
+    assert again.json()["status"] == "duplicate"
+    after = served.scrape()
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("corridor_documents_ingested_total", outcome="new") == 1
+    assert delta("corridor_documents_ingested_total", outcome="duplicate") == 1
+    assert delta("corridor_alerts_raised_total", target_kind="site") == 1
+    assert delta("corridor_alert_latency_seconds_count") == 1
+    assert 0 <= delta("corridor_alert_latency_seconds_sum") < 60
+    # both answered 201 (a duplicate upload is not an error; its body says "duplicate")
+    assert delta("corridor_http_requests_total", method="POST", route="/api/v1/documents", status="201") == 2
+    assert delta("corridor_http_request_duration_seconds_count", method="POST", route="/api/v1/documents", status="201")
+    assert value(after, "corridor_store_up") == 1
+    assert value(after, "corridor_queue_depth") == 0
+
+    (stored,) = served.wait_for(lambda x: x["event"] == "ingest.new" and x.get("document_id") == document_id)
+    assert stored["logger"] == "corridor.events" and stored["incidents"] >= 1
+    assert served.wait_for(lambda x: x["event"] == "ingest.duplicate")
+    raised = served.wait_for(lambda x: x["event"] == "alerts.raised")
+    assert raised and raised[-1]["alerts"] == 1 and raised[-1]["latency_ms"] >= 0
+
+
+def test_probes_and_metrics_over_http(served: Served) -> None:
+    assert httpx.get(f"{served.base}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{served.base}/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+    text = httpx.get(f"{served.base}/metrics").text
+    assert "# HELP corridor_queue_depth Jobs waiting in the work queue. corridor has no job queue yet" in text
+    # a reverse proxy on this host connects from loopback as well: a forwarded request is not a local one
+    proxied = httpx.get(f"{served.base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 403 and "loopback" in proxied.json()["detail"]
+
+
+# ---------------------------------------------------------------- in-process
+
+
+@pytest.fixture
+def local(store: Store) -> TestClient:
+    """The app, called as if from 127.0.0.1."""
+    return TestClient(create_app(store), client=("127.0.0.1", 40000))
+
+
+def test_probes_stay_out_of_the_api_schema(local: TestClient) -> None:
+    paths = local.get("/api/v1/openapi.json").json()["paths"]
+    assert not {"/healthz", "/readyz", "/metrics"} & set(paths)
+
+
+def test_healthz_needs_no_store_and_readyz_says_the_store_is_down(
+    local: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_a: object, **_k: object) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(store.engine, "connect", down)
+    assert local.get("/healthz").json() == {"status": "ok"}
+    r = local.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["status"] == "not ready" and r.json()["reason"].startswith("store unreachable")
+
+
+def test_readyz_fails_with_the_reason_when_the_store_is_behind_its_migrations(
+    new_store_url: Callable[..., str],
+) -> None:
+    (head,) = heads()
+    previous = scripts().get_revision(head).down_revision
+    assert isinstance(previous, str)
+    store = Store(new_store_url("behind", empty=True))
+    upgrade(store.engine, previous)
+    client = TestClient(create_app(store))  # given a store, the app does not migrate it
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["reason"] == (
+        f"the store is behind its migrations: at {previous}, head is {head} (run `corridor init` to upgrade)"
+    )
+    migrations = {"ok": False, "current": [previous], "head": [head], "reason": body["reason"]}
+    assert body["checks"]["migrations"] == migrations
+    assert client.get("/healthz").status_code == 200, "alive all the same: a restart would not help"
+    store.upgrade()
+    assert client.get("/readyz").status_code == 200
+    store.dispose()
+
+
+def test_readyz_fails_when_a_newer_corridor_migrated_the_store(store: Store) -> None:
+    with store.transaction() as s:
+        s.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    r = TestClient(create_app(store)).get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["reason"] == (
+        "the store is at revision 9999_future, which this corridor does not know (migrated by a newer one?)"
+    )
+
+
+def test_readyz_fails_when_the_risk_model_cannot_load(local: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corridor.web.routes.risk as risk_routes
+
+    def broken(_extra: object) -> None:
+        raise FileNotFoundError("attacks_pk.csv")
+
+    monkeypatch.setattr(risk_routes, "build_model", broken)
+    r = local.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["reason"] == "risk model not loadable: FileNotFoundError: attacks_pk.csv"
+    assert r.json()["checks"]["store"]["ok"] and r.json()["checks"]["migrations"]["ok"]
+
+
+def test_metrics_only_for_loopback_or_the_token(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = TestClient(create_app(store), client=("198.51.100.7", 40000))
+    assert remote.get("/metrics").status_code == 403
+    local = TestClient(create_app(store), client=("::1", 40000))
+    assert local.get("/metrics").status_code == 200
+
+    monkeypatch.setenv("CORRIDOR_METRICS_TOKEN", "scrape-me-7f3a")
+    app = create_app(store)
+    remote, local = TestClient(app, client=("198.51.100.7", 1)), TestClient(app, client=("127.0.0.1", 1))
+    assert remote.get("/metrics", headers={"Authorization": "Bearer scrape-me-7f3a"}).status_code == 200
+    wrong = remote.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403 and "CORRIDOR_METRICS_TOKEN" in wrong.json()["detail"]
+    assert local.get("/metrics").status_code == 403, "with a token set, loopback needs it too"
+
+
+def test_request_metrics_use_route_templates_not_raw_paths(local: TestClient) -> None:
+    for n in range(3):
+        local.get(f"/api/v1/incidents/{n:08d}-0000-0000-0000-000000000000")
+    local.get("/no/such/page/123")
+    scraped = samples(local.get("/metrics").text)
+    routes = {dict(labels).get("route") for name, labels in scraped if name == "corridor_http_requests_total"}
+    assert "/api/v1/incidents/{incident_id}" in routes and "unmatched" in routes
+    assert not [r for r in routes if r and "0000" in r]
+
+
+# ---------------------------------------------------------------- log formatting
+
+
+def test_json_and_text_formatters() -> None:
+    log = logging.getLogger("corridor.events")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    log.addHandler(handler)
+    old = log.level
+    log.setLevel(logging.INFO)
+    try:
+        event("ingest.new", document_id="d-1", incidents=2, reason=None)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old)
+    (record,) = records
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert parsed["event"] == "ingest.new" and parsed["document_id"] == "d-1" and parsed["incidents"] == 2
+    assert parsed["level"] == "info" and parsed["logger"] == "corridor.events"
+    assert TextFormatter().format(record).endswith("corridor.events: ingest.new document_id=d-1 incidents=2")
+
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        failing = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    assert "ValueError: boom" in json.loads(JsonFormatter().format(failing))["exc"]
+
+
+def test_log_format_from_flag_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CORRIDOR_LOG_FORMAT", raising=False)
+    assert resolve_format(None) == "text"
+    monkeypatch.setenv("CORRIDOR_LOG_FORMAT", "JSON")
+    assert resolve_format(None) == "json"
+    assert resolve_format("text") == "text"
+    with pytest.raises(ValueError, match="log format must be one of text, json, got 'xml'"):
+        resolve_format("xml")
