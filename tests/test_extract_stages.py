@@ -271,3 +271,110 @@ def test_incident_log_table_rows_are_separate_incidents() -> None:
     assert set(by_city) == {"Turbat", "Peshawar"}
     assert (by_city["Turbat"].killed_total, by_city["Turbat"].injured_total) == (3, 7)
     assert by_city["Turbat"].date == "2025-03-12" and by_city["Peshawar"].date == "2025-03-13"
+
+
+# --- rules added for issue #3 (accuracy); every sentence below is written for the test ---
+
+
+def test_a_modifier_is_never_a_count() -> None:
+    # "two weeks after four soldiers": the weeks are not people, and the soldiers are still counted
+    figs = find_figures("The raid came two weeks after four soldiers were killed in an ambush near Kohlu.")
+    assert [(f.kind, f.count) for f in figs if not f.attackers] == [("killed", 4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "want"),
+    [
+        ("the road was hit three years ago", date(2024, 6, 12), ["2021"]),
+        ("a bomb went off two months ago", date(2024, 1, 20), ["2023-11"]),
+        ("ten days ago gunmen fired on a van", date(2024, 1, 20), ["2024-01-10"]),
+    ],
+)
+def test_units_ago(text: str, published: date, want: list[str]) -> None:
+    assert iso(text, published) == want
+
+
+def test_months_after_counts_calendar_months() -> None:
+    res = extract_text(
+        "Gunmen shoot trader in Hub\nGunmen shot dead a trader in Hub on Tuesday, police said. "
+        "The killing comes five months after two Chinese workers were injured in a shooting at a Hub factory.",
+        date(2024, 9, 25),
+    )
+    old = [i for i in res.incidents if not i.is_new]
+    assert [(i.date, i.date_precision) for i in old] == [("2024-04", "month")]
+
+
+def test_headline_after_blast_with_its_own_toll_is_the_news() -> None:
+    res = extract_text(
+        "Seven dead as van overturns after blast near Turbat\nSeven people were killed on Friday when a blast hit a "
+        "passenger van near Turbat, officials said.",
+        date(2024, 5, 10),
+    )
+    assert len(res.incidents) == 1 and res.incidents[0].is_new
+
+
+@pytest.mark.parametrize(
+    ("sentence", "nationality"),
+    [
+        ("Police said no foreign guests were staying at the guest house at the time.", None),
+        ("No PRC staff affected.", "Chinese"),
+        ("No foreign nationals among the victims.", None),
+        ("Japanese officials in Tokyo said no member of their staff was hurt.", "Japanese"),
+    ],
+)
+def test_foreigners_unharmed_in_other_words(sentence: str, nationality: str | None) -> None:
+    res = extract_text(
+        "Gunmen attack hotel in Gwadar\nGunmen opened fire at a hotel in Gwadar on Monday, killing two guards, "
+        f"officials said. {sentence}",
+        date(2024, 5, 13),
+    )
+    inc = res.incidents[0]
+    assert (inc.killed_total, inc.killed_foreign, inc.injured_foreign) == (2, 0, 0)
+    assert inc.foreign_nationality == nationality
+
+
+def test_two_events_told_in_one_sentence_are_two_incidents() -> None:
+    res = extract_text(
+        "Review of the year\nThe two attacks the minister listed were the bombing of a market in Quetta last "
+        "month, which killed seven people, and a shooting in April near Turbat that killed three labourers.",
+        date(2024, 9, 30),
+    )
+    got = sorted((i.place.city, i.date, i.killed_total) for i in res.incidents)
+    assert got == [("Quetta", "2024-08", 7), ("Turbat", "2024-04", 3)]
+
+
+def test_where_the_wounded_were_taken_is_not_the_scene() -> None:
+    res = extract_text(
+        "Blast at rally in Khar\nA bomb exploded at a rally in Khar on Sunday, killing nine people. The injured "
+        "were taken to hospitals in Peshawar, and the dead to their villages. No group claimed the attack.",
+        date(2023, 7, 30),
+    )
+    assert [i.place.city for i in res.incidents] == ["Khar"]
+    assert res.incidents[0].claimed is False
+
+
+def test_dated_reference_names_an_incident() -> None:
+    res = extract_text(
+        "Guards vetted again\nFirms are vetting their guards again. The March 3 stabbing of two engineers by a "
+        "guard in Karachi was the reason, managers said.",
+        date(2024, 6, 1),
+    )
+    assert [(i.date, i.place.city) for i in res.incidents] == [("2024-03-03", "Karachi")]
+
+
+def test_trend_then_one_earlier_event_with_its_toll() -> None:
+    res = extract_text(
+        "Rail review\nThe line has been hit twice in five months, after the bombing at Quetta railway station "
+        "last November that killed 26 people.",
+        date(2025, 4, 15),
+    )
+    assert [(i.place.city, i.date, i.killed_total) for i in res.incidents] == [("Quetta", "2024-11", 26)]
+
+
+def test_attacked_twice_is_a_trend_not_an_incident() -> None:
+    res = extract_text(
+        "Envoy speaks\nThe ambassador told a seminar in Islamabad this week that Chinese citizens had been "
+        "attacked twice in six months.",
+        date(2024, 10, 31),
+    )
+    assert res.incidents == []

@@ -133,16 +133,23 @@ DENY = re.compile(
 BLAME = re.compile(r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I)
 
 
+def claim_flags(text: str) -> set[str]:
+    """What a sentence says about responsibility: claim, no_claim, deny, blame."""
+    flags: set[str] = set()
+    if NO_CLAIM.search(text):
+        flags.add("no_claim")
+    elif CLAIM.search(text):
+        flags.add("claim")
+    if DENY.search(text):
+        flags.add("deny")
+    if BLAME.search(text):
+        flags.add("blame")
+    return flags
+
+
 def tag_actors(doc: Doc) -> Doc:
     matcher = get_matcher()
     for sent in doc.sentences:
         sent.actors = matcher.find(sent.text, sent.start)
-        if NO_CLAIM.search(sent.text):
-            sent.flags.add("no_claim")
-        elif CLAIM.search(sent.text):
-            sent.flags.add("claim")
-        if DENY.search(sent.text):
-            sent.flags.add("deny")
-        if BLAME.search(sent.text):
-            sent.flags.add("blame")
+        sent.flags |= claim_flags(sent.text)
     return doc

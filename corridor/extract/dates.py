@@ -59,14 +59,27 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "relative",
         re.compile(
             r"\b(yesterday|today|tonight|this\s+morning|this\s+afternoon|this\s+evening|last\s+night|earlier\s+today"
-            r"|(\w+)\s+days?\s+ago|last\s+week|earlier\s+this\s+week|this\s+week|last\s+month|earlier\s+this\s+month"
+            r"|(\w+)\s+(days?|weeks?|months?|years?)\s+ago|last\s+week|earlier\s+this\s+week|this\s+week|last\s+month|earlier\s+this\s+month"
             r"|this\s+month|last\s+year|earlier\s+this\s+year|this\s+year)\b",
             re.I,
         ),
     ),
     ("year", re.compile(rf"\b(in|since|during|of|until|by|from|early|late|mid-?)?\s*{_YEAR}\b(?!-\d)", re.I)),
 ]
-_NUMWORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "a": 1, "an": 1}
+_NUMWORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a": 1,
+    "an": 1,
+}
 
 
 @dataclass
@@ -87,6 +100,12 @@ class DateMention:
 
 def format_date(d: date, precision: str) -> str:
     return {"day": d.isoformat(), "month": d.strftime("%Y-%m"), "year": str(d.year)}[precision]
+
+
+def months_before(d: date, n: int) -> date:
+    """The first day of the calendar month n months before d's ("five months after" a September story: April)."""
+    k = d.year * 12 + (d.month - 1) - n
+    return date(k // 12, k % 12 + 1, 1)
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:
@@ -239,8 +258,18 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
             return mk(p, "day", "relative")
         if phrase.endswith("ago"):
             n = g[1].lower() if g[1] else ""
-            days = int(n) if n.isdigit() else _NUMWORDS.get(n)
-            return mk(p - timedelta(days=days), "day", "relative") if days else None
+            count = int(n) if n.isdigit() else _NUMWORDS.get(n)
+            if not count:
+                return None
+            unit = (g[2] or "day").lower().rstrip("s")
+            if unit == "day":
+                return mk(p - timedelta(days=count), "day", "relative")
+            if unit == "week":  # "two weeks ago": the month it falls in, no finer
+                d = p - timedelta(days=7 * count)
+                return mk(date(d.year, d.month, 1), "month", "relative")
+            if unit == "month":
+                return mk(months_before(p, count), "month", "relative")
+            return mk(date(p.year - count, 1, 1), "year", "relative")
         if phrase in ("last week",):
             d = p - timedelta(days=7)
             return mk(date(d.year, d.month, 1), "month", "relative")

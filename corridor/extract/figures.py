@@ -138,7 +138,10 @@ _QUAL = (
     r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
 )
 _STOPMOD = (
-    r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt)\b)"
+    r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt|"
+    r"after|before|since|ago|later|earlier|minutes?|hours?|days?|weeks?|months?|years?)\b)"
+    # a modifier is never itself a count: "five months after three Chinese teachers" is two phrases
+    rf"(?!(?:{_NUM})(?![\w-]))"
 )
 NP_RE = re.compile(
     rf"(?<![\w-])(?<!no\s)(?:(?P<q>{_QUAL})\s+)?(?P<n>{_NUM})"

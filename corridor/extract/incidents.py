@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 from corridor.extract import lexicon as lx
-from corridor.extract.dates import DateMention, format_date
+from corridor.extract.dates import DateMention, format_date, months_before
 from corridor.extract.document import Doc, Sentence
 from corridor.extract.figures import NUMBER_WORDS, Figure
 from corridor.extract.places import PlaceMention
@@ -108,20 +109,33 @@ def classify_sentence(sent: Sentence) -> None:
         return  # no violence spoken of: the remaining cues only qualify violent sentences
     if lx.SPECIFIC.search(t):
         sent.flags.add("specific")
-    if lx.AGGREGATE.search(t):
-        sent.flags.add("aggregate")
+    agg = lx.AGGREGATE.search(t)
     if lx.MODAL.search(t):
         sent.flags.add("modal")
     if lx.INTRODUCES.search(t):
         sent.flags.add("introduces")
     back = lx.BACKREF.search(t)
     after = AFTER_EVENT.search(t) if sent.is_title else None
-    if after and not any(m.start() < after.start() for m in lx.TRIGGER.finditer(t)):
-        back = back or after  # "Instructors leave after Karachi attack": the attack is earlier news
+    # "Instructors leave after Karachi attack": the attack is earlier news; but "12 dead as bus plunges into
+    # ravine after blast" counts the blast's own victims, so the blast is the headline's news
+    told = any(m.start() < after.start() for m in lx.TRIGGER.finditer(t)) if after else True
+    if after and not told and not any(f.count > 0 and not f.attackers for f in sent.figures):
+        back = back or after
     if back:
         sent.flags.add("backref")
         if any(m.start() >= back.end() for m in lx.TRIGGER.finditer(t)):
             sent.flags.add("backref_event")  # the violence told after the cue is an earlier event
+    if agg:
+        # "the line has been hit twice in five months, after the bombing at the station that killed 26": the
+        # trend comes first, then one earlier event with its own victims, which is an incident
+        told_after = (
+            back is not None
+            and "backref_event" in sent.flags
+            and not lx.AGGREGATE.search(t, back.end())
+            and any(f.start - sent.start >= back.end() and f.count > 0 and not f.attackers for f in sent.figures)
+        )
+        if not told_after:
+            sent.flags.add("aggregate")
     if lx.NEW_EVENT.search(t):
         sent.flags.add("new_event")
     if _STRONG_FACILITY.search(t):
@@ -154,7 +168,11 @@ def _prec_rank(p: str | None) -> int:
 
 
 def domestic_places(sent: Sentence) -> list[PlaceMention]:
-    return [p for p in sent.places if p.place.is_domestic and p.place.base_kind != "country" and not p.speech]
+    return [
+        p
+        for p in sent.places
+        if p.place.is_domestic and p.place.base_kind != "country" and not p.speech and not p.aside
+    ]
 
 
 def is_anchor(sent: Sentence) -> bool:
@@ -165,18 +183,23 @@ def is_anchor(sent: Sentence) -> bool:
         return True
     victims = [x for x in victim_figures(sent) if x.count > 0 or x.foreign]
     # telegraphic lines ("20 MAR - GWADAR: Armed assault on the port complex") carry a date and a place
-    strong = bool(victims) or bool(
-        point_dates(sent) and (domestic_places(sent) or any(p.locative for p in sent.places))
-    )
+    scene = any(p.locative and not p.speech and not p.aside for p in sent.places)
+    strong = bool(victims) or bool(point_dates(sent) and (domestic_places(sent) or scene)) or _dated_reference(sent)
     if "specific" not in f and not sent.is_title and not strong:  # headlines drop articles: "Dasu bus blast"
         return False
     if "meeting" in f and not victims:
         return False
     if "modal" in f and not victims and lx.FOILED.search(sent.text):
         return False
-    if "introduces" not in f and not strong and not sent.is_title and not any(p.locative for p in sent.places):
+    if "introduces" not in f and not strong and not sent.is_title and not scene:
         return False  # "the bombing ..." only refers to an event told elsewhere
     return bool(victims or point_dates(sent) or domestic_places(sent) or sent.is_title)
+
+
+def _dated_reference(sent: Sentence) -> bool:
+    """'the November 5 shooting', 'the 2022 suicide attack': an event named by its own date is one incident."""
+    spans = [(m.start() + sent.start, m.end() + sent.start) for m in lx.REFERS.finditer(sent.text)]
+    return any(a <= d.start < b for d in point_dates(sent) for a, b in spans)
 
 
 def dates_compatible(a: DateMention | None, b: DateMention | None) -> bool:
@@ -240,7 +263,7 @@ class Candidate:
 def best_place(sent: Sentence) -> PlaceMention | None:
     """The place a sentence's event happened: locative, specific, domestic."""
     cands = domestic_places(sent) or [
-        p for p in sent.places if p.locative and not p.speech and p.place.base_kind != "country"
+        p for p in sent.places if p.locative and not p.speech and not p.aside and p.place.base_kind != "country"
     ]
     if not cands:
         return None
@@ -381,10 +404,19 @@ def _ev(field_name: str, s: Sentence | None) -> Evidence | None:
     return Evidence(field=field_name, text=s.text, start=s.start, end=s.end)
 
 
+_SAFE_NAT = r"Chinese|PRC|Japanese|Korean|American|British|foreign"
+_HARM = r"hurt|harmed|injured|killed|wounded|affected"
+# The foreigners came to no harm: their figures are 0, not unknown ("no Chinese citizen was hurt", "no foreign
+# guests were staying at the hotel", "No PRC staff affected", "Chinese officials said no member of their staff
+# was hurt").
 SAFE = lx.re.compile(
-    r"\b(?P<nat>Chinese|Japanese|Korean|American|British|foreign)\s+(?:\w+\s+){0,4}?(?:were|was|are|remained)\s+"
-    r"(?:all\s+)?(?:safe|unharmed|unhurt|not\s+hurt|not\s+harmed|uninjured)\b|\bno\s+(?P<nat2>Chinese|foreign)\s+"
-    r"(?:\w+\s+){0,2}(?:was|were)\s+(?:hurt|harmed|injured|killed)",
+    rf"\b(?P<nat>{_SAFE_NAT})\s+(?:\w+\s+){{0,4}}?(?:were|was|are|remained)\s+(?:all\s+)?(?:safe|unharmed|unhurt|"
+    rf"not\s+hurt|not\s+harmed|uninjured)\b"
+    rf"|\bno\s+(?P<nat2>{_SAFE_NAT})\s+(?:[\w-]+\s+){{0,3}}?(?:(?:was|were|had\s+been|has\s+been|have\s+been)\s+)?"
+    rf"(?:reported\s+)?(?:{_HARM}|staying|present|among\s+(?:the\s+)?(?:victims|casualties|dead|injured|wounded))\b"
+    rf"|\b(?P<nat3>{_SAFE_NAT})\s+(?:officials|embassy|consulate|government|authorities|ministry|mission|company)\b"
+    rf"[^.;]{{0,60}}?\bno\s+(?:one|member|national|citizen|employee|worker)s?\s+(?:of\s+(?:their|its|the)\s+"
+    rf"(?:staff|nationals|citizens|team|employees|workers)\s+)?(?:was|were|had\s+been)\s+(?:{_HARM})\b",
     lx.I,
 )
 
@@ -418,7 +450,8 @@ def _figures(cand: Candidate) -> Figures:
         m = SAFE.search(s.text)
         if m and safe is None:
             safe = s
-            word = (m.group("nat") or m.group("nat2") or "").capitalize()
+            word = (m.group("nat") or m.group("nat2") or m.group("nat3") or "").lower()
+            word = "Chinese" if word == "prc" else word.capitalize()
             if word != "Foreign" and nat is None:
                 nat = (word, s)
         for f in victim_figures(s):
@@ -461,7 +494,7 @@ def _figures(cand: Candidate) -> Figures:
         values[tk], sources[tk] = (total[0], total[1]) if total else (None, None)
         values[fk], sources[fk] = (foreign[0], foreign[1]) if foreign else (None, None)
         # nobody died, or the foreigners were unharmed: then no foreigner died either
-        if values[fk] is None and nat is not None and (values[tk] == 0 or safe is not None):
+        if values[fk] is None and ((nat is not None and values[tk] == 0) or safe is not None):
             values[fk], sources[fk] = 0, safe or sources[tk]
     return Figures(values, sources, nat[0] if nat else None, nat[1] if nat else None)
 
@@ -690,14 +723,102 @@ def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence]
         unit = m.group("unit").lower().rstrip("s")
         if not n:
             continue
-        when = main.value - timedelta(days=n * _UNIT_DAYS[unit])
-        precision = "year" if unit == "year" else "month"
-        value = date(when.year, 1, 1) if precision == "year" else when.replace(day=1)
+        if unit == "month":
+            value, precision = months_before(main.value, n), "month"
+        elif unit == "year":
+            value, precision = date(main.value.year - n, 1, 1), "year"
+        else:
+            when = main.value - timedelta(days=n * _UNIT_DAYS[unit])
+            value, precision = when.replace(day=1), "month"
         return DateMention(0, 0, m.group(0), value, precision, "relative"), s
     return None
 
 
+# "..., and a suicide car bombing in March near Besham ...": the point where a second event is told
+_ENUM_SPLIT = lx.re.compile(
+    r"(?:,\s*|;\s*)(?:and\s+|while\s+|whereas\s+)?(?=(?:the|a|an|another)\s+(?:[\w-]+\s+){0,4}?"
+    r"(?:bombing|attack|blast|shooting|explosion|assault|ambush|raid|hijacking|kidnapping|killing|abduction)\b)",
+    lx.I,
+)
+# "The two attacks he referred to were ...": an introduction to the list, not an aggregate
+_ENUM_INTRO = lx.re.compile(
+    r"^\W*(?:the|these|both)\s+(?:two|three|four)?\s*(?:attacks|bombings|incidents|assaults)\b[^,;:]{0,40}?"
+    r"\b(?:were|are)\b\s*:?\s*",
+    lx.I,
+)
+
+
+def _own_anchor(sent: Sentence, start: int, end: int) -> tuple[DateMention | None, Place | None]:
+    d = next((x for x in point_dates(sent) if start <= x.start < end), None)
+    p = next(
+        (
+            x.place
+            for x in domestic_places(sent)
+            if start <= x.start < end and (x.locative or x.place.base_kind == "facility")
+        ),
+        None,
+    )
+    return d, p
+
+
+def _clause(sent: Sentence, start: int, end: int) -> Sentence:
+    from corridor.extract.actors import claim_flags
+
+    def inside(x: object) -> bool:
+        return start <= x.start < end  # type: ignore[attr-defined]
+
+    text = sent.text[start - sent.start : end - sent.start]
+    return Sentence(
+        index=sent.index,
+        start=start,
+        end=end,
+        text=text,
+        paragraph=sent.paragraph,
+        is_title=sent.is_title,
+        dates=[d for d in sent.dates if inside(d)],
+        places=[p for p in sent.places if inside(p)],
+        figures=[f for f in sent.figures if inside(f)],
+        actors=[a for a in sent.actors if inside(a)],
+        flags=claim_flags(text),
+    )
+
+
+def split_enumerations(doc: Doc) -> None:
+    """A sentence that tells two dated or placed events one after the other ("the bombing near the airport
+    earlier this month, which killed three, and a suicide car bombing in March near Besham that killed six")
+    becomes one clause per event, each with its own date, place and figures."""
+    out: list[Sentence] = []
+    for sent in doc.sentences:
+        cuts = [m for m in _ENUM_SPLIT.finditer(sent.text) if m.start() > 0]
+        if not cuts or not lx.TRIGGER.search(sent.text):
+            out.append(sent)
+            continue
+        intro = _ENUM_INTRO.match(sent.text)
+        bounds = [sent.start + (intro.end() if intro else 0)]
+        bounds += [sent.start + m.end() for m in cuts]
+        bounds.append(sent.end)
+        spans = list(pairwise(bounds))
+        # every part must tell violence with a date or place of its own that differs from the part before
+        anchors = [_own_anchor(sent, a, b) for a, b in spans]
+        ok = all(lx.TRIGGER.search(sent.text[a - sent.start : b - sent.start]) for a, b in spans) and all(
+            (d is not None or p is not None) for d, p in anchors
+        )
+        ok = ok and all(
+            not dates_compatible(d1, d2) or not places_compatible(p1, p2) for (d1, p1), (d2, p2) in pairwise(anchors)
+        )
+        if not ok:
+            out.append(sent)
+            continue
+        cut_ends = [sent.start + m.start() for m in cuts] + [sent.end]
+        for (a, _), e in zip(spans, cut_ends, strict=True):
+            out.append(_clause(sent, a, e))
+    for i, sent in enumerate(out):
+        sent.index = i
+    doc.sentences = out
+
+
 def extract_incidents(doc: Doc) -> Doc:
+    split_enumerations(doc)
     for sent in doc.sentences:
         classify_sentence(sent)
     out: list[ExtractedIncident] = []

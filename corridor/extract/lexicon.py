@@ -10,7 +10,8 @@ I = re.I
 TRIGGER = re.compile(
     r"\b(bomb(?:s|ing|ings|ed|er|ers)?|blasts?|explosions?|exploded|explosives?|IEDs?|grenades?|detonat\w+|"
     r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:\w+\s+){0,3}(?:rounds|shots|bullets)|shootings?|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
-    r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|"
+    r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|stabb\w*|"
+    r"VBIEDs?|KIA|WIA|"
     r"assassinat\w+|gunned\s+down|kidnap\w*|abduct\w*|hostages?|hijack\w*|rockets?|mortars?|landmine|"
     r"blew\s+(?:himself|herself|themselves)?\s*up|set\s+(?:on\s+)?fire|torched|sabotage\w*)\b",
     I,
@@ -18,7 +19,8 @@ TRIGGER = re.compile(
 # Words that name one specific event ("a blast", "the attack", "yesterday's bombing").
 _EVENT_NOUN = (
     r"(?:[\w-]+\s+){0,3}?(?:bomb(?:ing|er|ers)?|blast|explosion|attack|attackers?|assault|shooting|ambush|raid|"
-    r"hijacking|kidnapping|abduction|strike|incident|firing|siege|gunfight|gun\s+battle|gunm[ae]n|assailants?)\b"
+    r"hijacking|kidnapping|abduction|strike|incident|firing|siege|gunfight|gun\s+battle|gunm[ae]n|assailants?|"
+    r"stabbing|VBIED|IED)\b"
 )
 # An event introduced as new to the reader: "a blast", "gunmen opened fire", "killed".
 INTRODUCES = re.compile(
@@ -38,7 +40,7 @@ AGGREGATE = re.compile(
     r"this\s+year\s+alone|in\s+recent\s+(?:years|months|weeks|times)|\b(?:a|the)\s+(?:series|string|spate|wave|"
     r"number|rise|surge|increase|spike|uptick)\s+(?:of|in)\s+(?:\w+\s+){0,2}(?:attacks|violence|incidents|killings)|"
     r"\battacks\s+(?:on|against|targeting)\s+(?:\w+\s+){0,2}(?:chinese|foreign|foreigners|security|cpec|police)|"
-    r"\bsimilar\s+attacks|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
+    r"\bsimilar\s+attacks|\b(?:attacked|targeted|hit|struck)\s+(?:twice|three\s+times|several\s+times|repeatedly)\b|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
     r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
     r"\bacross\s+the\s+(?:province|country|region|city|district)|\battacks\s+were\b|"
     r"\b(?:both|all|the\s+two|the\s+three|these|two|three|four|five|six|several|\d+)\s+attacks\b|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",

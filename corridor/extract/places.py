@@ -21,6 +21,19 @@ SPEECH_BEFORE = re.compile(
     r"(?:\s+\w+){0,3}\s+(?:in|at|from)\s+(?:the\s+)?$",
     re.I,
 )
+# Places that are not where the event happened: where the wounded were taken, where victims worked or were
+# travelling, where they came from ("taken to hospitals in Peshawar", "engineers working on the Dasu dam",
+# "travelling from Islamabad to their camp at Dasu", "Sepoy Khan, 35, from Khairpur").
+ASIDE_BEFORE = re.compile(
+    r"(?:\b(?:taken|shifted|moved|rushed|airlifted|flown|referred|transferred|evacuated|brought|admitted)\b[^;.]{0,60}?"
+    r"\b(?:to|in)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}"
+    r"|\bhospitals?\s+(?:in|at|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,1}"
+    r"|\b(?:working|employed|worked)\s+(?:\w+\s+){0,2}?(?:on|at|for|in|with)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}"
+    r"|\b(?:travel+ing|travel+ed|heading|headed|bound|returning|coming|on\s+(?:its|their|his|her)\s+way)\b[^;,.]{0,40}?"
+    r"\b(?:from|to|for|at)\s+(?:the\s+|their\s+|its\s+)?(?:[\w-]+\s+){0,2}"
+    r"|\b(?:hail\w*\s+from|natives?\s+of|residents?\s+of|belong\w*\s+to|\d+,\s+from)\s+(?:the\s+)?)$",
+    re.I,
+)
 # a list item of a situation report: "2.1 MUSAKHEL - ...", "a. 20 MAR - GWADAR: ..." (not a dateline)
 HEADING_BEFORE = re.compile(
     r"^\s*(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?"
@@ -43,6 +56,7 @@ class PlaceMention:
     candidates: tuple[Place, ...]
     locative: bool  # introduced by a locative preposition ("in Quetta", "near Besham")
     speech: bool = False  # where something was said, not where it happened ("a statement in Islamabad")
+    aside: bool = False  # where the wounded were taken, the victims worked or came from
 
 
 def _choose(cands: tuple[Place, ...], provinces: dict[str, int], anchors: list[Place]) -> Place:
@@ -95,7 +109,10 @@ def tag_places(doc: Doc) -> Doc:
         heading = heading or sent.text.count("|") >= 3
         locative = heading or bool(LOCATIVE.search(sent.text[: pm.start]))
         speech = bool(SPEECH_BEFORE.search(sent.text[: pm.start]) or place.kind == "facility:diplomatic")
+        aside = not heading and bool(ASIDE_BEFORE.search(sent.text[max(0, pm.start - 120) : pm.start]))
         sent.places.append(
-            PlaceMention(pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative, speech)
+            PlaceMention(
+                pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative, speech, aside
+            )
         )
     return doc
