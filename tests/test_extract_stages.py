@@ -378,3 +378,62 @@ def test_attacked_twice_is_a_trend_not_an_incident() -> None:
         date(2024, 10, 31),
     )
     assert res.incidents == []
+
+
+def test_grenades_in_an_armed_attack_keep_it_an_armed_assault() -> None:
+    res = extract_text(
+        "Gunmen attack police van in Kech\nGunmen attacked a police van in Kech on Monday, officials said. "
+        "Police said the attackers used rifles and grenades and that the firing lasted ten minutes. "
+        "Nobody in the van was hurt.",
+        date(2024, 6, 3),
+    )
+    assert [i.event_type for i in res.incidents] == ["armed_assault"]
+    assert (res.incidents[0].killed_total, res.incidents[0].injured_total) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "want"),
+    [
+        ("On May 2 the air base at Mianwali was attacked by militants; two guards were killed.", "attack_on_facility"),
+        ("2.2 PANJGUR - FC camp attacked: car bomb at the gate, then infiltration of gunmen.", "attack_on_facility"),
+        ("On May 2 a VBIED exploded near a bazaar in Panjgur, killing two people.", "bombing"),
+        ("On May 2 a suicide VBIED struck a convoy near Panjgur, killing two soldiers.", "suicide_bombing"),
+        ("On May 2 an armed group stopped a bus near Panjgur and killed four passengers.", "armed_assault"),
+    ],
+)
+def test_event_type_cues(sentence: str, want: str) -> None:
+    res = extract_text(sentence, date(2024, 5, 3))
+    assert [i.event_type for i in res.incidents] == [want]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # "them" is the attackers: the police are the subject of "left"
+        ("The attackers fired on the post, and the response of the police left three of them dead.", []),
+        ("Militants ambushed the soldiers, killing two of them.", [("killed", 2, None)]),
+        ("Nobody in the bus or its escort was hurt.", [("killed", 0, None), ("injured", 0, None)]),
+        (
+            "Compensation went to the families of four Chinese engineers who were killed, and of their local "
+            "interpreter, who also died.",
+            [("killed", 5, 4)],
+        ),
+        ("The blast killed six Korean tourists visiting the fort and their guide.", [("killed", 7, 6)]),
+        ("The bomb killed two people and wounded more than a dozen.", [("killed", 2, None)]),
+        ("Bus conductor reportedly wounded.", [("injured", 1, None)]),
+        ("Their Pakistani guard was injured.", [("injured", 1, 0)]),
+        ("A bomb went off two hours after four policemen were shot dead.", [("killed", 4, None)]),
+    ],
+)
+def test_figures_rules_for_accuracy(text: str, want: list[tuple[object, ...]]) -> None:
+    got = [(f.kind, f.count, f.foreign) for f in find_figures(text) if not f.attackers]
+    assert sorted(got, key=str) == sorted(want, key=str)
+
+
+def test_anonymous_figure_does_not_beat_an_attributed_one() -> None:
+    res = extract_text(
+        "Attack on checkpost in Zhob\nMilitants attacked a checkpost in Zhob on Friday and three soldiers were "
+        "killed, the military said. A security official, speaking anonymously, said five soldiers had been killed.",
+        date(2024, 7, 12),
+    )
+    assert res.incidents[0].killed_total == 3

@@ -149,8 +149,10 @@ NP_RE = re.compile(
     re.I,
 )
 PRONOUN_NP = re.compile(
-    rf"\b(?:their|his|her|its|the)\s+(?P<mods>(?:{_NAT_RE}|pakistani|local|bus|train|van|car|security|private)\s+)?"
-    r"(?P<noun>driver|guard|interpreter|translator|cook|colleague|conductor|pilot|watchman|gunner|engineer)\b",
+    rf"(?:\b(?:their|his|her|its|the)\s+|^\W*(?=\w+\s+\w+\s+(?:was|is|had|has|reportedly|also)\b))"
+    rf"(?P<mods>(?:{_NAT_RE}|pakistani|local|bus|train|van|car|security|private)\s+)?"
+    r"(?P<noun>driver|guard|interpreter|translator|cook|colleague|conductor|pilot|watchman|gunner|engineer|guide|"
+    r"bodyguard|son|daughter|wife|husband|brother|father|mother|nephew|cousin)\b",
     re.I,
 )
 
@@ -187,10 +189,11 @@ INCLUDING = re.compile(
     re.I,
 )
 NO_CASUALTIES = re.compile(
-    r"\b((?:nobody|no\s+one)\s+(?:else\s+)?(?:died|was\s+hurt|was\s+harmed)|no\s+lives\s+were\s+lost|no\s+fatalities|"
+    # "no one in the convoy or its escort was hurt", "with no harm to any military or civil persons"
+    r"\b((?:nobody|no\s+one|none)\s+(?:[\w']+\s+){1,6}?(?:was|were)\s+(?:killed|hurt|injured|harmed)|(?:nobody|no\s+one)\s+(?:else\s+)?(?:died|was\s+hurt|was\s+harmed)|no\s+lives\s+were\s+lost|no\s+fatalities|"
     r"no\s+(?:one|body|casualties|loss\s+of\s+life|injuries|deaths)\s*(?:was|were)?\s*(?:killed|hurt|injured|"
     r"harmed|reported)?|(?:nobody|no\s+one)\s+(?:was\s+)?(?:killed|hurt|injured|harmed)|escaped\s+unhurt|"
-    r"remained\s+unhurt|were\s+unharmed|was\s+unharmed)\b",
+    r"remained\s+unhurt|were\s+unharmed|was\s+unharmed|were\s+unhurt|was\s+unhurt|no\s+harm\s+to\s+any)\b",
     re.I,
 )
 
@@ -205,6 +208,7 @@ class Figure:
     end: int
     text: str
     attackers: bool = False
+    also: bool = False  # "their driver, who also died": in addition to the figure told before it
 
 
 @dataclass
@@ -217,6 +221,7 @@ class _NP:
     attacker: bool
     has_noun: bool
     partitive: bool = False  # "three of them Chinese": a share of the phrase before, not an addition
+    domestic: bool = False  # "their Pakistani driver": explicitly not a foreigner
 
 
 def _value(n: str) -> int | None:
@@ -241,6 +246,8 @@ def _noun_phrases(text: str) -> list[_NP]:
             continue
         if n.lower() in ("a", "an") and not noun:
             continue
+        if n.lower() == "a dozen" and (m.group("q") or "").lower() in ("more than", "over"):
+            continue  # "more than a dozen": a vague quantity, not a figure
         if n.lower() in ("a", "an", "single") and noun.endswith("s") and noun not in ("chinese",):
             continue
         # years, times and amounts are not counts of people
@@ -258,7 +265,8 @@ def _noun_phrases(text: str) -> list[_NP]:
         attacker = noun in ATTACKER_NOUNS or any(w in ATTACKER_NOUNS for w in mods.split())
         end = m.end("noun") if m.group("noun") else m.end("n")
         part = bool(re.search(r"(?:including|among\s+them|incl\.)\s*$", text[: m.start()], re.I))
-        out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun), partitive=part))
+        domestic = bool(re.search(r"\b(?:pakistani|local)\b", mods))
+        out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun), part, domestic))
     for m in PARTITIVE_RE.finditer(text):
         count = _value(m.group("n"))
         if count is None:
@@ -269,11 +277,12 @@ def _noun_phrases(text: str) -> list[_NP]:
     for m in PRONOUN_NP.finditer(text):
         mods = (m.group("mods") or "").lower().strip()
         nat = NATIONALITIES.get(mods) if mods in NATIONALITIES else None
-        out.append(_NP(m.start(), m.end(), 1, nat, bool(nat), False, True))
+        out.append(_NP(m.start(), m.end(), 1, nat, bool(nat), False, True, domestic=mods in ("pakistani", "local")))
     out.sort(key=lambda x: x.start)
     return out
 
 
+_PEOPLE = re.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
 PARTITIVE_RE = re.compile(
     rf"(?<![\w-])(?P<n>{_NUM})\s+(?:of\s+(?:them|whom|those)|among\s+them)(?:\s+(?:were|being|was))?"
     rf"(?:\s+(?P<nat>{_NAT_RE})\b(?:\s+(?P<noun>[a-z]+))?)?",
@@ -291,9 +300,14 @@ OF_THE_DEAD = re.compile(
 )
 BREAKDOWN = re.compile(r"^\s*(?:people|persons|dead|killed|injured|wounded)?\s*[:(—-]\s*(?P<list>[^.;)]{3,160})")
 _PART_GAP = re.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
-_CHAIN_GAP = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$", re.I)
+_CHAIN_GAP = re.compile(
+    # "five Chinese nationals working on the dam and their driver": a participle phrase does not end the list
+    r"^\s*(?:,\s*)?(?:[a-z]+ing\s+(?:[\w'-]+\s+){0,5}?)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$",
+    re.I,
+)
 _REL_GAP = re.compile(
-    r"^\s*\([^)]{0,100}\)\s*,?\s*$|^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*(?:who|that|which)\b[^,.;]{0,60}$|^\s*(?:[a-z]+\s+){0,2}$",
+    r"^\s*\([^)]{0,100}\)\s*,?\s*$|^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*,?\s*(?:who|that|which)\b[^,.;]{0,60}$|"
+    r"^\s*(?:[a-z]+\s+){0,2}$",
     re.I,
 )
 
@@ -353,7 +367,12 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
         earlier = list(re.finditer(rf"\b({_NAT_RE})\b", text[: head.start], re.I))
         nat_m = earlier[-1] if earlier else None
         nat = NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else head.nationality
-        chain = [_NP(head.start, head.end, head.count, nat, head.foreign or bool(nat_m), False, True), *chain[1:]]
+        # "the attackers ... left two of them dead": "them" are the attackers when they are the last people named
+        people = list(_PEOPLE.finditer(text[: head.start]))
+        if people and re.fullmatch(r"\s*(?:[a-z]+\s+){0,2}", text[people[-1].end() : head.start]):
+            people.pop()  # the subject of the verb ("the troops left two of them dead") is not "them"
+        attacker = bool(people) and people[-1].group(0).lower() in ATTACKER_NOUNS
+        chain = [_NP(head.start, head.end, head.count, nat, head.foreign or bool(nat_m), attacker, True), *chain[1:]]
     parts = [np for np in chain if np.partitive]
     chain = [np for np in chain if not np.partitive]
     if not chain:
@@ -365,6 +384,8 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
     total = sum(np.count for np in victims)
     foreign_nps = [np for np in victims if np.foreign]
     foreign = sum(np.count for np in foreign_nps) if foreign_nps else None
+    if foreign is None and all(np.domestic for np in victims):
+        foreign = 0  # "their Pakistani driver was injured": no foreigner among these victims
     nationality = next((np.nationality for np in foreign_nps if np.nationality), None)
     if parts and parts[0].foreign and foreign is None and parts[0].count <= total:
         foreign, nationality = parts[0].count, parts[0].nationality
@@ -383,6 +404,28 @@ _CASUALTY_WORDS = re.compile(
     r"treated|hospital|shot|gunned|nobody|no one",
     re.I,
 )
+
+
+def _add_also(figs: list[Figure]) -> list[Figure]:
+    """'five engineers were killed ... and their driver, who also died': the second figure adds to the first."""
+    out: list[Figure] = []
+    for f in figs:
+        base = next(
+            (
+                o
+                for o in reversed(out)
+                if f.also and o.kind == f.kind and not o.attackers and not f.attackers and o.end <= f.start
+            ),
+            None,
+        )
+        if base is None:
+            out.append(f)
+            continue
+        base.count += f.count
+        if f.foreign is not None:
+            base.foreign = (base.foreign or 0) + f.foreign
+            base.nationality = base.nationality or f.nationality
+    return out
 
 
 def find_figures(text: str, offset: int = 0) -> list[Figure]:
@@ -429,9 +472,13 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             chain = _left_chain(nps, m.start(), text)
             if not chain or (kind, chain[0].start) in {(x.kind, x.start - offset) for x in out}:
                 continue
+            if chain[0].start in used and re.search(r"\band\b", text[chain[-1].end : m.start()]):
+                continue  # "killed three people and wounded ...": the object of one verb is not the next's subject
             f = _figure(kind, chain, text, offset, m.end())
             if f:
+                f.also = bool(re.search(r"\balso\b", text[chain[-1].end : m.end()], re.I))
                 out.append(f)
+    out = _add_also(out)
     for m in AMONG_RE.finditer(text):
         total_n, sub_n = _value(m.group("n")), _value(m.group("sub"))
         if total_n is None or sub_n is None or sub_n > total_n:
@@ -482,7 +529,7 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 f.kind, f.count, sum(np.count for np in foreign), foreign[0].nationality, f.start, f.end, f.text
             )
     none = NO_CASUALTIES.search(text)
-    if not out and none is not None:
+    if none is not None and all(f.attackers for f in out):
         m = none
         out.append(Figure("killed", 0, None, None, m.start() + offset, m.end() + offset, m.group(0)))
         if re.search(r"hurt|injur|harm|unhurt|unharmed|casualties", m.group(0), re.I):

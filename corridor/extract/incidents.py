@@ -41,7 +41,13 @@ _STRONG_FACILITY = lx.re.compile(
     r"check\s*post|building|compound|camp|station)\b|(?:tried|attempted|trying)\s+(?:and\s+failed\s+)?to\s+(?:enter|get\s+into|"
     r"break\s+into|breach)"
     r"|(?:gate|wall|perimeter)\s+of\s+(?:the\s+|a\s+)?(?:[\w-]+\s+){0,3}(?:camp|base|complex|compound|cantonment|"
-    r"garrison|fort|headquarters|airbase|station))\b",
+    r"garrison|fort|headquarters|airbase|station)"
+    # "militants fought their way inside", "followed by infiltration of gunmen", "the naval air station at Turbat
+    # was attacked", "FC camp attacked:"
+    r"|fought\s+(?:their|its|his)\s+way\s+(?:inside|into|in)|infiltrat\w+"
+    r"|(?:naval\s+air\s+station|air\s+station|air\s*base|cantonment|camp|base|complex|compound|consulate|headquarters|"
+    r"garrison|fort|installation|prison|jail)\s+(?:[\w-]+\s+){0,2}?(?:(?:was|were|had\s+been|has\s+been)\s+)?"
+    r"(?:attacked|stormed|raided|besieged)\b(?!\s+(?:by\s+)?(?:drones?|rockets?|mortars?|shells?)))\b",
     lx.I,
 )
 
@@ -369,6 +375,13 @@ def _attach_leading_field_lines(doc: Doc, cands: list[Candidate]) -> None:
             following[0].add(sent, anchor=False)
 
 
+_FIREARMS = lx.re.compile(
+    r"\b(?:gunfire|small\s+arms|opened\s+fire|firing|gunm[ae]n|automatic\s+weapons|rifles?|gun\s+battle|"
+    r"exchanges?\s+of\s+fire|shot|shooting)\b",
+    lx.I,
+)
+
+
 def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | None]:
     def first(sents: list[Sentence], name: str) -> Sentence | None:
         return next((s for s in sents if name in s.event_types), None)
@@ -390,6 +403,17 @@ def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | N
                 continue
             if name == "targeted_killing" and killed is not None and killed > 2:
                 name = "armed_assault"
+            lead = cand.anchors[0] if cand.anchors else None
+            if (
+                name == "bombing"
+                and lead is not None
+                and "armed_assault" in lead.event_types
+                and "bombing" not in lead.event_types
+                and all(_FIREARMS.search(x.text) for x in pool if "bombing" in x.event_types)
+            ):
+                # an armed attack told as such, whose later details add grenades or a bomb to the gunfire:
+                # the explosives are part of the assault, not a bombing of their own
+                return "armed_assault", lead
             return name, s
     s = first(cand.sentences, "threat")
     if s:
@@ -428,6 +452,13 @@ ALL_VICTIMS = lx.re.compile(
 )
 
 
+WEAK_SOURCE = lx.re.compile(
+    r"\b(?:anonymous(?:ly)?|on\s+(?:the\s+)?condition\s+of\s+anonymity|not\s+authori[sz]ed\s+to\s+(?:speak|talk)|"
+    r"unconfirmed|unverified|could\s+not\s+be\s+(?:independently\s+)?(?:verified|confirmed))\b",
+    lx.I,
+)
+
+
 @dataclass
 class Figures:
     """Casualty figures of one incident, each with the sentence that supports it."""
@@ -440,6 +471,7 @@ class Figures:
 
 def _figures(cand: Candidate) -> Figures:
     best: dict[str, tuple[int, Sentence]] = {}
+    weak: dict[str, tuple[int, Sentence]] = {}
     nat: tuple[str, Sentence] | None = None
     zero: dict[str, Sentence] = {}
     safe: Sentence | None = None
@@ -454,14 +486,16 @@ def _figures(cand: Candidate) -> Figures:
             word = "Chinese" if word == "prc" else word.capitalize()
             if word != "Foreign" and nat is None:
                 nat = (word, s)
+        # an anonymous or unconfirmed source's figure counts only where no attributed figure exists
+        pool = weak if WEAK_SOURCE.search(s.text) else best
         for f in victim_figures(s):
             if f.count == 0 and not f.foreign:
                 zero.setdefault(f.kind, s)
             total_key, foreign_key = f"{f.kind}_total", f"{f.kind}_foreign"
-            if f.count > best.get(total_key, (0, s))[0]:
-                best[total_key] = (f.count, s)
-            if f.foreign and f.foreign > best.get(foreign_key, (0, s))[0]:
-                best[foreign_key] = (f.foreign, s)
+            if f.count > pool.get(total_key, (0, s))[0]:
+                pool[total_key] = (f.count, s)
+            if f.foreign and f.foreign > pool.get(foreign_key, (0, s))[0]:
+                pool[foreign_key] = (f.foreign, s)
             if f.nationality and (nat is None or nat[1] is safe):
                 nat = (f.nationality, s)
         allv = ALL_VICTIMS.search(s.text)
@@ -476,6 +510,8 @@ def _figures(cand: Candidate) -> Figures:
                 else ("killed", "injured")
             )
             all_foreign.append((kinds, nat_word, s))
+    for key, value in weak.items():
+        best.setdefault(key, value)
     for which_kinds, nat_word, s in all_foreign:
         nat = nat or (nat_word, s)
         for kind in which_kinds:

@@ -9,7 +9,7 @@ I = re.I
 # A violent event is being talked about.
 TRIGGER = re.compile(
     r"\b(bomb(?:s|ing|ings|ed|er|ers)?|blasts?|explosions?|exploded|explosives?|IEDs?|grenades?|detonat\w+|"
-    r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:\w+\s+){0,3}(?:rounds|shots|bullets)|shootings?|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
+    r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:[\w.-]+\s+){0,3}(?:rounds|shots|bullets)|shootings?|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
     r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|stabb\w*|"
     r"VBIEDs?|KIA|WIA|"
     r"assassinat\w+|gunned\s+down|kidnap\w*|abduct\w*|hostages?|hijack\w*|rockets?|mortars?|landmine|"
@@ -92,8 +92,8 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "suicide_bombing",
         re.compile(
             r"\bsuicide\s+(?:bomb\w*|attack\w*|blast|car|vest|jacket|vehicle|explosion|"
-            r"squad|assault)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
-            r"\bvehicle-borne|\bVBIED|\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b",
+            r"squad|assault|VBIED|IED)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
+            r"\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b",
             I,
         ),
     ),
@@ -112,7 +112,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "bombing",
         re.compile(
             r"\b(?:bomb(?:s|ing|ings|ed)?|blasts?|explosions?|exploded|explosives?|IEDs?|"
-            r"improvised\s+explosive|grenades?|detonat\w+|landmine|mine\s+blast|rockets?|mortars?|"
+            r"improvised\s+explosive|grenades?|detonat\w+|landmine|mine\s+blast|rockets?|mortars?|VBIEDs?|"
             r"magnetic\s+bomb|sticky\s+bomb)\b",
             I,
         ),
@@ -129,7 +129,8 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "armed_assault",
         re.compile(
             r"\b(?:gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:at|on|upon)|firing|shooting|"
-            r"shot|ambush\w*|gun\s+battle|armed\s+(?:men|assailants|attackers)|assault\w*|"
+            r"shot|ambush\w*|gun\s+battle|armed\s+(?:men|assailants|attackers|group|gang|militants)|assault\w*|"
+            r"fired\s+(?:[\w.-]+\s+){0,3}(?:rounds|shots|bullets)|"
             r"attack(?:s|ed|ers?)?|raid\w*|stabbed|stabbing|knife)\b",
             I,
         ),
