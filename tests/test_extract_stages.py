@@ -437,3 +437,70 @@ def test_anonymous_figure_does_not_beat_an_attributed_one() -> None:
         date(2024, 7, 12),
     )
     assert res.incidents[0].killed_total == 3
+
+
+def test_claim_of_a_wave_covers_every_attack() -> None:
+    res = extract_text(
+        "Attacks across the province\nIn Kalat, gunmen killed five labourers early on Monday, officials said. "
+        "In Mastung, militants attacked a Levies post on Monday and killed two guards. The BLF claimed the "
+        "series of attacks and said its fighters had led the raid in Mastung.",
+        date(2024, 8, 26),
+    )
+    assert sorted((i.place.city, i.perpetrator, i.claimed) for i in res.incidents) == [
+        ("Kalat", "BLF", True),
+        ("Mastung", "BLF", True),
+    ]
+
+
+def test_clause_claim_holds_in_a_sentence_that_also_says_nobody_claimed() -> None:
+    res = extract_text(
+        "Notes\nOn May 4, gunmen stormed a camp in Panjgur; one guard was killed. On May 9 a bomb killed three "
+        "people near Hub. The Panjgur raid was claimed by the BLF; nobody claimed the Hub bombing.",
+        date(2024, 7, 1),
+    )
+    by_city = {i.place.city: i for i in res.incidents}
+    assert (by_city["Panjgur"].perpetrator, by_city["Panjgur"].claimed) == ("BLF", True)
+    assert (by_city["Hub"].perpetrator, by_city["Hub"].claimed) == (None, False)
+
+
+def test_news_ranked_in_a_series_stays_news() -> None:
+    res = extract_text(
+        "Bomb hits van near Hub\nA bomb hit a van near Hub on Monday, killing four workers, police said. "
+        "Monday's bombing was the third attack on the factory's staff this year.",
+        date(2024, 4, 9),
+    )
+    assert [i.is_new for i in res.incidents] == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("It said two of its nationals had died and one was wounded.", [("killed", 2, 2), ("injured", 1, 1)]),
+        ("The embassy said a second Korean national was among the injured.", [("injured", 1, 1)]),
+        ("Five other people were hurt, one of them a Japanese engineer.", [("injured", 5, 1)]),
+        ("(3 x PRC KIA)", [("killed", 3, 3)]),
+    ],
+)
+def test_foreign_victims_stated_indirectly(text: str, want: list[tuple[object, ...]]) -> None:
+    got = [(f.kind, f.count, f.foreign) for f in find_figures(text) if not f.attackers]
+    assert sorted(got, key=str) == sorted(want, key=str)
+
+
+def test_victims_described_as_foreigners_in_a_separate_sentence() -> None:
+    res = extract_text(
+        "Gunman wounds two at clinic in Hyderabad\nA gunman shot and wounded two people at a clinic in Hyderabad "
+        "on Monday, police said. A police officer described both victims as Chinese.",
+        date(2024, 2, 6),
+    )
+    inc = res.incidents[0]
+    assert (inc.injured_total, inc.injured_foreign, inc.foreign_nationality) == (2, 2, "Chinese")
+
+
+def test_named_pakistani_victim_means_no_foreigner_of_that_kind() -> None:
+    res = extract_text(
+        "Bomb kills Chinese engineers near Thakot\nThree Chinese engineers were killed on Monday when a bomb hit "
+        "their car near Thakot, police said. Their Pakistani guard was injured.",
+        date(2024, 6, 3),
+    )
+    inc = res.incidents[0]
+    assert (inc.killed_foreign, inc.injured_total, inc.injured_foreign) == (3, 1, 0)

@@ -128,7 +128,7 @@ VICTIM_NOUNS = (
         r"contractors|surveyors|interpreters?|guests|teenagers?|"
     )
     + "|".join(sorted(ATTACKER_NOUNS, key=len, reverse=True))
-    + r"|chinese"
+    + r"|chinese|prc"
 )
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
 _NUM = rf"(?:{_TENS})-(?:one|two|three|four|five|six|seven|eight|nine)|\d{{1,4}}(?:,\d{{3}})*|" + "|".join(
@@ -185,7 +185,19 @@ INJ_R = re.compile(
     re.I,
 )
 INCLUDING = re.compile(
-    rf"^\s*,?\s*(?:including|among\s+them|of\s+whom|among\s+whom)\s+(?P<n>{_NUM})\s+(?:(?:were|are)\s+)?(?P<nat>{_NAT_RE})\b",
+    rf"^\s*,?\s*(?:(?:including|among\s+them|of\s+whom|among\s+whom)\s+(?P<n>{_NUM})|(?P<n2>{_NUM})\s+of\s+(?:them|whom))"
+    rf"\s+(?:(?:were|are|was|being)\s+)?(?:an?\s+)?(?P<nat>{_NAT_RE})\b",
+    re.I,
+)
+# "a third Chinese national was among the injured", "two guards were among the dead": a share of the toll
+AMONG_LEFT = re.compile(
+    r"^\s*(?:was|were|are|is)\s+(?:also\s+|reportedly\s+)?among\s+the\s+(?:[\w-]+\s+)?"
+    r"(?P<kind>injured|wounded|hurt|dead|killed|fatalities)\b",
+    re.I,
+)
+# "two of its nationals had died": the nationals of the embassy or government speaking
+OWN_NATIONALS = re.compile(
+    rf"(?<![\w-])(?P<n>{_NUM})\s+of\s+(?:its|their|our)\s+(?:own\s+)?(?P<noun>nationals|citizens)\b",
     re.I,
 )
 NO_CASUALTIES = re.compile(
@@ -274,6 +286,14 @@ def _noun_phrases(text: str) -> list[_NP]:
         nat = NATIONALITIES.get((m.group("nat") or "").lower()) if m.group("nat") else None
         out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
         out.append(_NP(m.start(), m.end(), count, nat, bool(m.group("nat")), False, True, partitive=True))
+    for m in OWN_NATIONALS.finditer(text):
+        count = _value(m.group("n"))
+        if count is None:
+            continue
+        earlier = list(re.finditer(rf"\b({_NAT_RE})\b", text[: m.start()], re.I))
+        nat = NATIONALITIES.get(earlier[-1].group(1).lower()) if earlier else None
+        out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
+        out.append(_NP(m.start(), m.end(), count, nat, True, False, True))
     for m in PRONOUN_NP.finditer(text):
         mods = (m.group("mods") or "").lower().strip()
         nat = NATIONALITIES.get(mods) if mods in NATIONALITIES else None
@@ -391,7 +411,7 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
         foreign, nationality = parts[0].count, parts[0].nationality
     inc = INCLUDING.match(text[after_end:])
     if inc and foreign is None:
-        sub = _value(inc.group("n"))
+        sub = _value(inc.group("n") or inc.group("n2"))
         if sub is not None and sub <= total:
             foreign = sub
             nationality = NATIONALITIES.get(inc.group("nat").lower())
@@ -404,6 +424,18 @@ _CASUALTY_WORDS = re.compile(
     r"treated|hospital|shot|gunned|nobody|no one",
     re.I,
 )
+
+
+def _elided(nps: list[_NP], np: _NP, text: str) -> _NP:
+    """'two of its nationals had died and one was wounded': a bare number stands for the noun told just before."""
+    before = [x for x in nps if x.end <= np.start and x.has_noun]
+    if not before or not before[-1].foreign:
+        return np
+    gap = text[before[-1].end : np.start]
+    if len(gap) > 60 or not re.search(r"\band\b", gap) or re.search(r"[.;]", gap):
+        return np
+    prev = before[-1]
+    return _NP(np.start, np.end, np.count, prev.nationality, True, prev.attacker, False)
 
 
 def _add_also(figs: list[Figure]) -> list[Figure]:
@@ -472,6 +504,8 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             chain = _left_chain(nps, m.start(), text)
             if not chain or (kind, chain[0].start) in {(x.kind, x.start - offset) for x in out}:
                 continue
+            if len(chain) == 1 and not chain[0].has_noun:
+                chain = [_elided(nps, chain[0], text)]
             if chain[0].start in used and re.search(r"\band\b", text[chain[-1].end : m.start()]):
                 continue  # "killed three people and wounded ...": the object of one verb is not the next's subject
             f = _figure(kind, chain, text, offset, m.end())
@@ -513,6 +547,22 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 m.start() + offset,
                 m.end() + offset,
                 m.group(0),
+            )
+        )
+    for np in nps:
+        m = AMONG_LEFT.match(text[np.end :])
+        if m is None or np.attacker or np.partitive:
+            continue
+        kind = "killed" if m.group("kind").lower() in ("dead", "killed", "fatalities") else "injured"
+        out.append(
+            Figure(
+                kind,
+                np.count,
+                np.count if np.foreign else (0 if np.domestic else None),
+                np.nationality,
+                np.start + offset,
+                np.end + m.end() + offset,
+                text[np.start : np.end + m.end()],
             )
         )
     # "toll to six: five Chinese engineers and the driver", "6 x killed (5 x PRC nationals, 1 x driver)"

@@ -108,6 +108,8 @@ def classify_sentence(sent: Sentence) -> None:
         sent.flags.add("statement")
     if SAFE.search(t):
         sent.flags.add("safe")
+    if ALL_VICTIMS.search(t):
+        sent.flags.add("victims_nat")  # "police described all three victims as Chinese"
     sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
     if lx.TRIGGER.search(t):
         sent.flags.add("trigger")
@@ -127,6 +129,8 @@ def classify_sentence(sent: Sentence) -> None:
     told = any(m.start() < after.start() for m in lx.TRIGGER.finditer(t)) if after else True
     if after and not told and not any(f.count > 0 and not f.attackers for f in sent.figures):
         back = back or after
+    if back and lx.re.match(r"was\s+the\b", back.group(0), lx.I) and LATEST.search(t[: back.start()]):
+        back = None  # "Tuesday's bombing was the second attack on ...": the news itself, ranked in a series
     if back:
         sent.flags.add("backref")
         if any(m.start() >= back.end() for m in lx.TRIGGER.finditer(t)):
@@ -311,7 +315,7 @@ def group(doc: Doc) -> list[Candidate]:
             and "meeting" not in sent.flags
             and (
                 victim_figures(sent)
-                or sent.flags & {"claim", "no_claim", "safe"}
+                or sent.flags & {"claim", "no_claim", "safe", "victims_nat"}
                 or (sent.actors and "trigger" in sent.flags)
                 or (sent.event_types and bool(cands) and sent.index - cands[-1].sentences[-1].index <= 2)
                 or (bool(cands) and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT))
@@ -472,6 +476,7 @@ class Figures:
 def _figures(cand: Candidate) -> Figures:
     best: dict[str, tuple[int, Sentence]] = {}
     weak: dict[str, tuple[int, Sentence]] = {}
+    domestic: dict[str, Sentence] = {}
     nat: tuple[str, Sentence] | None = None
     zero: dict[str, Sentence] = {}
     safe: Sentence | None = None
@@ -496,6 +501,8 @@ def _figures(cand: Candidate) -> Figures:
                 pool[total_key] = (f.count, s)
             if f.foreign and f.foreign > pool.get(foreign_key, (0, s))[0]:
                 pool[foreign_key] = (f.foreign, s)
+            if f.foreign == 0 and f.count > 0:
+                domestic.setdefault(foreign_key, s)  # "their Pakistani driver was injured"
             if f.nationality and (nat is None or nat[1] is safe):
                 nat = (f.nationality, s)
         allv = ALL_VICTIMS.search(s.text)
@@ -532,6 +539,15 @@ def _figures(cand: Candidate) -> Figures:
         # nobody died, or the foreigners were unharmed: then no foreigner died either
         if values[fk] is None and ((nat is not None and values[tk] == 0) or safe is not None):
             values[fk], sources[fk] = 0, safe or sources[tk]
+        elif (
+            values[fk] is None
+            and nat is not None
+            and fk in domestic
+            and total is not None
+            and (total[0] <= 1 or total[1] is domestic[fk])
+        ):
+            # foreigners were involved, and the victims of this kind are named as Pakistanis
+            values[fk], sources[fk] = 0, domestic[fk]
     return Figures(values, sources, nat[0] if nat else None, nat[1] if nat else None)
 
 
@@ -547,7 +563,10 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
     denied = {a.actor for s in cand.sentences if "deny" in s.flags for a in s.actors}
     for s in [*cand.claims, *cand.sentences]:
         actors = [a for a in s.actors if a.actor not in denied]
-        if actors and "claim" in s.flags and "deny" not in s.flags and claim_sent is not s:
+        # a claim given to this incident clause by clause ("the Gwadar assault was claimed by the BLA; nobody
+        # claimed Besham") holds even where the sentence as a whole reads as a denial of a claim
+        claimed_here = "claim" in s.flags or s in cand.claims
+        if actors and claimed_here and "deny" not in s.flags and claim_sent is not s:
             return actors[0].actor, True, s, s
     for s in cand.sentences:
         actors = [a for a in s.actors if a.actor not in denied]
@@ -694,6 +713,13 @@ def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     ] == FAMILIES[str(b.event_type)]
 
 
+WAVE_CLAIM = lx.re.compile(
+    r"\bclaim(?:ed|s|ing)?\s+(?:responsibility\s+for\s+)?(?:the|all|these|both|a|this)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:wave|series|string|spate|attacks|assaults|bombings|raids)\b",
+    lx.I,
+)
+
+
 def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
     """A claim left outside every incident ("the BLA claimed the wave of attacks") goes to the incident whose
     place it names, else to every incident of the report's news."""
@@ -718,6 +744,9 @@ def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
                 for c in named:
                     c.no_claims.append(s)
             elif CLAIM.search(clause) and any(a.text in clause for a in s.actors):
+                if WAVE_CLAIM.search(clause):
+                    # "claimed the wave of attacks and said its men led the assault in Bela": every attack
+                    named = [c for c in cands if not _is_old(doc, c)] or named
                 if named:
                     for c in named:
                         c.claims.insert(0, s)
