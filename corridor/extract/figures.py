@@ -550,10 +550,10 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
             )
         )
     for np in nps:
-        m = AMONG_LEFT.match(text[np.end :])
-        if m is None or np.attacker or np.partitive:
+        share = AMONG_LEFT.match(text[np.end :])
+        if share is None or np.attacker or np.partitive:
             continue
-        kind = "killed" if m.group("kind").lower() in ("dead", "killed", "fatalities") else "injured"
+        kind = "killed" if share.group("kind").lower() in ("dead", "killed", "fatalities") else "injured"
         out.append(
             Figure(
                 kind,
@@ -561,8 +561,8 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 np.count if np.foreign else (0 if np.domestic else None),
                 np.nationality,
                 np.start + offset,
-                np.end + m.end() + offset,
-                text[np.start : np.end + m.end()],
+                np.end + share.end() + offset,
+                text[np.start : np.end + share.end()],
             )
         )
     # "toll to six: five Chinese engineers and the driver", "6 x killed (5 x PRC nationals, 1 x driver)"
