@@ -48,16 +48,19 @@ system-deps:
 PYTEST := $(BIN)/python -m pytest -q
 NO_TESTS_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
+# The suite twice: on SQLite, then on a throwaway PostgreSQL 15 + PostGIS cluster (scripts/pg-test-cluster.sh
+# starts it and removes it; every test gets a database of its own; the browser tests run on SQLite only).
 test: install-dev system-deps
 	$(BIN)/ruff check corridor tests bench
 	$(BIN)/mypy
+	@echo "== the suite on SQLite"
 	$(PYTEST); $(NO_TESTS_OK)
+	@echo "== the suite on PostgreSQL + PostGIS"
+	bash scripts/pg-test-cluster.sh $(PYTEST) --ignore=tests/ui; $(NO_TESTS_OK)
 
 test-sqlite: install-dev system-deps
 	$(PYTEST); $(NO_TESTS_OK)
 
-# The suite on a throwaway PostgreSQL 15 + PostGIS cluster (scripts/pg-test-cluster.sh starts it and removes it;
-# every test gets a database of its own; the browser tests run on SQLite only).
 test-pg: install-dev system-deps
 	bash scripts/pg-test-cluster.sh $(PYTEST) --ignore=tests/ui; $(NO_TESTS_OK)
 

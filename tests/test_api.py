@@ -321,7 +321,7 @@ def test_risk_endpoints_rate_from_public_incidents_only(world: World) -> None:
         assert world.incidents[tlp] not in ids
     area = world.get("/api/v1/risk/area", params={"name": "Balochistan", "date": "2025-01-01"})
     assert area.status_code == 200 and area.json()["kind"] == "province"
-    bad = world.get("/api/v1/risk/at", params={"lat": 40.4, "lon": 49.9})
+    bad = world.get("/api/v1/risk/at", params={"lat": 40.4, "lon": 49.9, "date": "2025-01-01"})
     assert bad.status_code == 422 and "outside" in bad.json()["detail"]
 
 

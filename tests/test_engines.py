@@ -1,9 +1,9 @@
 """The two store engines: SQLite and PostgreSQL + PostGIS give the same answers.
 
 Spatial filters (incidents in a box, sites near an incident) use PostGIS indexes on PostgreSQL and lat/lon or
-h3 cells on SQLite; concurrent ingests merge into one picture on both. Tests marked postgres_only check what
-exists only there: the geography columns and their trigger, the indexes the queries use, the PostGIS migration
-both ways, the connection pool.
+h3 cells on SQLite; concurrent ingests merge into one picture on both; input PostgreSQL cannot store (NUL
+characters) is refused alike. Tests marked postgres_only check what exists only there: the geography columns
+and their trigger, the indexes the queries use, the PostGIS migration both ways, the connection pool.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from corridor.store.db import Store, alembic_config, postgres_pool_options, upgr
 from corridor.store.tables import Incident, Site
 from corridor.store.visibility import Viewer
 
+from .api_world import build_world
 from .conftest import DATABASES
 from .reports import write_reports
 from .test_ingest import _picture
@@ -121,6 +122,26 @@ def test_concurrent_ingests_make_the_same_picture_as_one_after_another(
     assert _picture(together) == _picture(apart)
     together.dispose()
     apart.dispose()
+
+
+def test_nul_characters_are_refused_as_a_validation_problem(store: Store) -> None:
+    world = build_world(store)
+    auth = world.auth("A", "admin")
+    r = world.client.get("/api/v1/incidents", params={"q": "Quetta\x00"}, headers=auth)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert "NUL" in r.json()["detail"]
+    r = world.client.get("/api/v1/incidents/ab%00cd", headers=auth)
+    assert r.status_code == 422
+    iid = world.incidents["GREEN"]
+    etag = world.client.get(f"/api/v1/incidents/{iid}", headers=auth).headers["etag"]
+    r = world.client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={"place_name": "Quetta\x00 cantonment", "reason": "typo"},
+        headers={**auth, "If-Match": etag},
+    )
+    assert r.status_code == 422 and "body" in r.json()["detail"]
+    r = world.client.get("/api/v1/incidents", params={"q": "Quetta"}, headers=auth)
+    assert r.status_code == 200  # and text without NUL is untouched
 
 
 def test_printed_store_urls_hide_the_password() -> None:
@@ -246,3 +267,44 @@ def test_concurrent_wrong_passwords_are_all_counted(store: Store) -> None:
     with store.sessions() as s:
         user = s.scalars(sa.select(User).where(User.username == "analyst1")).one()
         assert user.locked_until is not None
+
+
+def test_concurrent_workflow_steps_on_one_movement_never_both_apply(store: Store) -> None:
+    """An approval and cancellations racing on one submitted movement: exactly one applies, the others are refused
+    as conflicts (PostgreSQL: the movement's row is locked while its status is checked and changed)."""
+    from corridor.ops.service import LOCAL as KARACHI
+    from corridor.ops.service import OpsError, advance, request_movement
+    from corridor.store.tables import AuditEntry, Movement
+
+    with store.transaction() as s:
+        org = add_org(s, "Harbour Works", "company")
+        v = Viewer(user_id=None, org_id=org.id, role="admin")
+        mv = request_movement(
+            s, v, "road", "Karachi airport", "Port Qasim", datetime(2024, 10, 9, 10, tzinfo=KARACHI), []
+        )
+        advance(s, v, mv.id, "submitted")
+        mid = mv.id
+    steps = ["approved", "rejected", "cancelled", "approved", "rejected", "cancelled"]
+    barrier = threading.Barrier(len(steps))
+    done: list[str] = []
+    refused: list[int] = []
+
+    def step(status: str) -> None:
+        barrier.wait()
+        try:
+            with store.transaction() as s:
+                advance(s, v, mid, status)
+            done.append(status)
+        except OpsError as exc:
+            refused.append(exc.status)
+
+    threads = [threading.Thread(target=step, args=(st,)) for st in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(done) == 1 and refused == [409] * (len(steps) - 1), (done, refused)
+    with store.sessions() as s:
+        assert s.get(Movement, mid).status == done[0]  # type: ignore[union-attr]
+        logged = s.scalars(sa.select(AuditEntry.action).where(AuditEntry.object_id == mid)).all()
+        assert sorted(logged) == sorted(["movement.create", "movement.submitted", f"movement.{done[0]}"])

@@ -26,7 +26,7 @@ from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
 from corridor.ids import new_id
 from corridor.ops.sop import MovementFacts, Rule, evaluate
-from corridor.store import audit
+from corridor.store import audit, spatial
 from corridor.store.tables import Alert, Incident, Movement, Person, RecordShare, SecurityDetail, Site
 from corridor.store.visibility import Viewer
 
@@ -386,7 +386,9 @@ def evaluate_movement(
 
 
 def advance(session: Session, viewer: Viewer, movement_id: str, status: str, reason: str | None = None) -> Movement:
-    mv = session.get(Movement, movement_id)
+    """Move a movement along its workflow. Its row stays locked until the transaction ends (PostgreSQL), so of
+    two concurrent changes the second sees the first's status: a movement is never both approved and cancelled."""
+    mv = session.get(Movement, movement_id, with_for_update=True)
     if mv is None or (not viewer.system and mv.org_id != viewer.org_id and status != "acknowledged"):
         raise OpsError(f"no movement {movement_id!r}", 404)
     if status not in TRANSITIONS.get(mv.status, set()):
@@ -472,18 +474,30 @@ class Target:
     reason: str
 
 
+def _sites_near(session: Session, lat: float, lon: float, radius_km: float) -> sa.ColumnElement[bool]:
+    """Candidate sites for a radius: PostGIS's geography index on PostgreSQL, h3 cells on SQLite. Both cover the
+    radius with room to spare; the caller keeps the sites whose haversine distance is within it, so both engines
+    alert the same sites."""
+    if spatial.is_postgis(session.get_bind()):
+        return spatial.within_km(Site, lat, lon, radius_km * 1.01 + 0.1)  # spheroid vs sphere: a margin
+    ring = math.ceil(radius_km / (CELL_KM * 1.5)) + 1
+    cells = list(h3.grid_disk(h3.latlng_to_cell(lat, lon, CELL_RES), ring))
+    return Site.cell.in_(cells)
+
+
 def alert_targets(session: Session, incident: Incident) -> list[Target]:
-    """Every site, person and planned or under-way movement within the incident's radius (h3 cell index)."""
+    """Every site, person and planned or under-way movement within the incident's radius (sites: a spatial index,
+    `_sites_near`)."""
     if incident.lat is None or incident.lon is None or incident.status in ("retracted", "merged"):
         return []
     radius = alert_radius_km(incident)
-    ring = math.ceil(radius / (CELL_KM * 1.5)) + 1
-    cells = list(h3.grid_disk(h3.latlng_to_cell(incident.lat, incident.lon, CELL_RES), ring))
     what = f"{incident.event_type.replace('_', ' ')} {incident.date or ''} at {incident.place_name or '?'}"
     out: list[Target] = []
     by_site: dict[str, tuple[str, float]] = {}
     for sid, org, name, lat, lon in session.execute(
-        sa.select(Site.id, Site.org_id, Site.name, Site.lat, Site.lon).where(Site.cell.in_(cells))
+        sa.select(Site.id, Site.org_id, Site.name, Site.lat, Site.lon).where(
+            _sites_near(session, incident.lat, incident.lon, radius)
+        )
     ):
         d = distance_km(incident.lat, incident.lon, lat, lon)
         if d <= radius:

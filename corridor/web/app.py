@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from corridor import __version__
 from corridor.config import load_settings
 from corridor.store.db import Store
 from corridor.web import observability, problems, ui
+from corridor.web.nul import reject_nul
 from corridor.web.routes import auth, brief, documents, groups, incidents, ops, reference, risk, taxii
 
 MAX_BODY = 12 * 1024 * 1024
@@ -30,6 +31,7 @@ def create_app(
         docs_url="/api/v1/docs",
         redoc_url=None,
         description="Protective-security information exchange: incidents with evidence, under TLP 2.0.",
+        dependencies=[Depends(reject_nul)],
     )
     app.state.store = store
     app.state.allow_private_fetch = allow_private_fetch
