@@ -149,26 +149,26 @@ def _after_rollback(session: Session) -> None:
 
 # ---------------------------------------------------------------- queue depth
 
-QueueDepth = Callable[["Store"], float]
-
-
-def _no_queue(_store: Store) -> float:
-    return 0.0
-
-
-_queue_depth: QueueDepth = _no_queue
 QUEUE_HELP = (
-    "Jobs waiting in the work queue. corridor has no job queue yet (ingest runs inside the request or command "
-    "that submits it), so this is 0 until one registers itself with corridor.telemetry.set_queue_depth."
+    "Jobs waiting in the ingest queue: queued and due, or held by a worker whose lease ran out "
+    "(corridor watch adds them, corridor worker takes them)."
+)
+JOBS = Counter(
+    "corridor_jobs_processed",
+    "Ingest jobs a worker finished, by outcome: new, duplicate, failed (unreadable, given up) or error (retried).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+FEED_POLLS = Counter(
+    "corridor_feed_polls",
+    "Feed and page polls by corridor watch, by result: changed, unchanged (304), failed.",
+    ["result"],
+    registry=REGISTRY,
 )
 
 
-def set_queue_depth(fn: QueueDepth) -> None:
-    """Where a job queue, when there is one, says how many jobs wait (called at every scrape, in the scraping
-    process, with the app's store)."""
-    global _queue_depth
-    _queue_depth = fn
-
-
 def queue_depth(store: Store) -> float:
-    return _queue_depth(store)
+    """Read at every scrape, in the scraping process, from the store: the queue is shared by every worker."""
+    from corridor.ingest.queue import depth
+
+    return depth(store)

@@ -239,7 +239,7 @@ def test_probes_and_metrics_over_http(served: Served) -> None:
     ready = httpx.get(f"{served.base}/readyz", timeout=30)
     assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
     text = httpx.get(f"{served.base}/metrics").text
-    assert "# HELP corridor_queue_depth Jobs waiting in the work queue. corridor has no job queue yet" in text
+    assert "# HELP corridor_queue_depth Jobs waiting in the ingest queue" in text
     # a reverse proxy on this host connects from loopback as well: a forwarded request is not a local one
     proxied = httpx.get(f"{served.base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
     assert proxied.status_code == 403 and "loopback" in proxied.json()["detail"]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from corridor.clock import parse_duration
 from corridor.identity.service import add_org, add_user, create_token
-from corridor.share.schedule import Job, next_wait, parse_duration, run_every, run_once
+from corridor.share.schedule import Job, next_wait, run_every, run_once
 from corridor.share.sync import Remote
 from corridor.store.db import Store
 from corridor.store.tables import ForeignStixObject, Incident, SyncState

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corridor.cli import brief, groups, ops_admin, share_sync
+from corridor.cli import brief, groups, intake, ops_admin, share_sync
 from corridor.config import load_settings
 from corridor.extract.actors import ConfigError
 from corridor.ingest.reader import InputError
@@ -39,6 +39,10 @@ app.command("brief")(brief.brief)
 app.command("backup")(ops_admin.backup)
 app.command("restore")(ops_admin.restore)
 app.add_typer(groups.app, name="groups")
+app.command("watch")(intake.watch)
+app.command("worker")(intake.worker)
+app.command("backfill")(intake.backfill)
+app.add_typer(intake.queue_app, name="queue")
 
 out = Console()
 if not out.is_terminal and out.width < 160:
@@ -75,7 +79,7 @@ def _store():
 def init() -> None:
     """Create (or upgrade) the store and load reference data."""
     _, settings = _store()
-    out.print(f"store ready: {settings.database_url}")
+    out.print(f"store ready: {settings.display_url}")
 
 
 @app.command()
@@ -1066,7 +1070,7 @@ def demo() -> None:
     from corridor.store.queries import list_incidents
 
     store, settings = _store()
-    out.print(f"[bold]corridor demo[/] — store: {settings.database_url}")
+    out.print(f"[bold]corridor demo[/] — store: {settings.display_url}")
     movement_id = _demo_registry(store)
     items = read_manifest(samples_dir() / "manifest.jsonl")
     report = _run_ingest(store, items, settings.max_document_bytes, ingest_items)
@@ -1084,7 +1088,7 @@ def demo() -> None:
     )
     _demo_risk(rows)
     _demo_operations(store, movement_id)
-    where = settings.database_path or settings.database_url
+    where = settings.database_path or settings.display_url
     out.print(f"Data lives in [bold]{where}[/] (set CORRIDOR_HOME or CORRIDOR_DATABASE_URL to move it).")
     _demo_login(store, settings.home)
     out.print("Next: corridor incidents show ID · corridor incidents export --format geojson")

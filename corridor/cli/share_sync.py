@@ -65,7 +65,7 @@ def sync(
 
 
 def _duration(text: str, flag: str) -> float:
-    from corridor.share.schedule import parse_duration
+    from corridor.clock import parse_duration
 
     try:
         return parse_duration(text)

@@ -174,8 +174,11 @@ def cluster(mentions: Sequence[MentionView]) -> list[list[MentionView]]:
 
 
 def _report_order(m: Mention) -> tuple[Any, ...]:
+    """Later reports last. Publication date, then the content hash: never the time we happened to read a report,
+    which would make the picture depend on ingest order (a back-fill in parallel partitions must give what a
+    single ingest gives)."""
     d = m.document
-    return (d.published or date.min, d.fetched_at, d.sha256, m.ordinal)
+    return (d.published or date.min, d.sha256, m.ordinal)
 
 
 def _vote(values: list[tuple[Any, Mention]], tie_latest: bool = True) -> tuple[Any, dict[str, list[str]], str]:

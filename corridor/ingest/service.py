@@ -23,7 +23,7 @@ from corridor.extract.pipeline import DEFAULT, prepare, to_result
 from corridor.ingest.merge import merge_mentions
 from corridor.ingest.reader import InputError, RawDocument, expand_paths, read_path
 from corridor.model.schemas import ExtractionResult
-from corridor.store.db import Store
+from corridor.store.db import Store, serialize
 from corridor.store.tables import Document, Mention, Source
 
 
@@ -93,66 +93,92 @@ def _source(session: Session, outlet: str | None) -> Source | None:
     return src
 
 
-def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: str, item: Item) -> Outcome:
-    where = raw.path or raw.url or "input"
+MERGE_LOCK = "corridor.ingest.merge"
+
+
+def _store_one(
+    store: Store,
+    raw: RawDocument,
+    result: ExtractionResult,
+    text: str,
+    item: Item,
+    then: Callable[[Session, Outcome], None] | None = None,
+) -> Outcome:
+    """One report in one transaction; `then` runs inside it (a queue marks its job done with the document, so a
+    worker that dies after the commit leaves no job to redo, and one that dies before it leaves nothing stored)."""
     with store.transaction() as session:
-        if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
-            return Outcome(where, "duplicate", "same bytes already ingested")
-        stamp = now()
-        doc = Document(
-            sha256=raw.sha256,
-            source=_source(session, item.outlet or raw.outlet),
-            path=raw.path,
-            url=item.url or raw.url,
-            title=result.document.title,
-            published=result.document.published,
-            fetched_at=stamp,
-            language="en",
-            content_type=raw.kind,
-            size_bytes=len(raw.data),
-            text=text,
-            owner_org_id=item.owner_org_id,
-            tlp=item.tlp,
+        # the merge below reads the incident picture and changes it: concurrent ingests take turns (PostgreSQL)
+        serialize(session, MERGE_LOCK)
+        outcome = store_document(session, raw, result, text, item)
+        if then is not None:
+            then(session, outcome)
+        return outcome
+
+
+def store_document(
+    session: Session, raw: RawDocument, result: ExtractionResult, text: str, item: Item, *, alerts: bool = True
+) -> Outcome:
+    """Store one extracted report in the caller's transaction (which holds MERGE_LOCK): its Document, Mentions and
+    the merge into incidents; with `alerts`, people, sites and movements near what changed are alerted."""
+    where = raw.path or raw.url or "input"
+    if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
+        return Outcome(where, "duplicate", "same bytes already ingested")
+    stamp = now()
+    doc = Document(
+        sha256=raw.sha256,
+        source=_source(session, item.outlet or raw.outlet),
+        path=raw.path,
+        url=item.url or raw.url,
+        title=result.document.title,
+        published=result.document.published,
+        fetched_at=stamp,
+        language="en",
+        content_type=raw.kind,
+        size_bytes=len(raw.data),
+        text=text,
+        owner_org_id=item.owner_org_id,
+        tlp=item.tlp,
+    )
+    session.add(doc)
+    session.flush()
+    mentions = []
+    for i, inc in enumerate(result.incidents):
+        p = inc.place
+        d = None
+        if inc.date:
+            parts = [*inc.date.split("-"), "01", "01"]
+            d = date(int(parts[0]), int(parts[1]), int(parts[2]))
+        m = Mention(
+            document=doc,
+            ordinal=i,
+            event_type=str(inc.event_type),
+            date=d,
+            date_precision=inc.date_precision,
+            place_name=p.name,
+            city=p.city,
+            district=p.district,
+            province=p.province,
+            country=p.country,
+            lat=p.lat,
+            lon=p.lon,
+            geo_precision=p.precision,
+            killed_total=inc.killed_total,
+            injured_total=inc.injured_total,
+            killed_foreign=inc.killed_foreign,
+            injured_foreign=inc.injured_foreign,
+            foreign_nationality=inc.foreign_nationality,
+            perpetrator=inc.perpetrator,
+            claimed=inc.claimed,
+            is_new=inc.is_new,
+            confidence=inc.confidence,
+            evidence=[e.model_dump() for e in inc.evidence],
+            created_at=stamp,
         )
-        session.add(doc)
-        session.flush()
-        mentions = []
-        for i, inc in enumerate(result.incidents):
-            p = inc.place
-            d = None
-            if inc.date:
-                parts = [*inc.date.split("-"), "01", "01"]
-                d = date(int(parts[0]), int(parts[1]), int(parts[2]))
-            m = Mention(
-                document=doc,
-                ordinal=i,
-                event_type=str(inc.event_type),
-                date=d,
-                date_precision=inc.date_precision,
-                place_name=p.name,
-                city=p.city,
-                district=p.district,
-                province=p.province,
-                country=p.country,
-                lat=p.lat,
-                lon=p.lon,
-                geo_precision=p.precision,
-                killed_total=inc.killed_total,
-                injured_total=inc.injured_total,
-                killed_foreign=inc.killed_foreign,
-                injured_foreign=inc.injured_foreign,
-                foreign_nationality=inc.foreign_nationality,
-                perpetrator=inc.perpetrator,
-                claimed=inc.claimed,
-                is_new=inc.is_new,
-                confidence=inc.confidence,
-                evidence=[e.model_dump() for e in inc.evidence],
-                created_at=stamp,
-            )
-            session.add(m)
-            mentions.append(m)
-        session.flush()
-        touched = merge_mentions(session, mentions)
+        session.add(m)
+        mentions.append(m)
+    session.flush()
+    touched = merge_mentions(session, mentions)
+    if alerts:
         # people, sites and movements near a new or changed incident are alerted in the same transaction
         from corridor.ops.service import raise_alerts
         from corridor.store.tables import Incident as IncidentRow
@@ -161,18 +187,21 @@ def _store_one(store: Store, raw: RawDocument, result: ExtractionResult, text: s
             row = session.get(IncidentRow, iid)
             if row is not None:
                 raise_alerts(session, row)
-        return Outcome(where, "new", None, doc.id, len(touched))
+    return Outcome(where, "new", None, doc.id, len(touched))
 
 
 @telemetry.counts_ingest  # outcomes counted and logged (metrics, JSON logs) for every caller
-def ingest_raw(store: Store, raw: RawDocument, item: Item) -> Outcome:
-    """Extract and store one report; duplicates are detected before any work is done."""
+def ingest_raw(
+    store: Store, raw: RawDocument, item: Item, then: Callable[[Session, Outcome], None] | None = None
+) -> Outcome:
+    """Extract and store one report; duplicates are detected before any work is done. `then` runs in the storing
+    transaction when there is one (see `_store_one`)."""
     with store.sessions() as session:
         if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
             return Outcome(raw.path or raw.url or "input", "duplicate", "same bytes already ingested")
     doc = DEFAULT(prepare(raw, item.published))
     try:
-        return _store_one(store, raw, to_result(doc), doc.text, item)
+        return _store_one(store, raw, to_result(doc), doc.text, item, then)
     except IntegrityError:
         # another process stored the same bytes between our check and our write
         return Outcome(raw.path or raw.url or "input", "duplicate", "same bytes already ingested")

@@ -13,7 +13,6 @@ half-way leaves the cursor where the last complete pull put it.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,17 +26,6 @@ from corridor.share.sync import Remote, SyncError, pull_since, push_since, step_
 from corridor.store.db import Store
 from corridor.store.tables import SyncState
 from corridor.store.visibility import Viewer
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in '15m', '30s', '1h', '1.5h', '500ms', '1d' or a bare number of seconds."""
-    m = _DURATION.match(text)
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 1h")
-    return float(m.group(1)) * _UNIT[m.group(2) or "s"]
 
 
 @dataclass

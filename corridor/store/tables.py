@@ -490,3 +490,65 @@ def _give_stix_id(_mapper: Any, _conn: Any, target: Incident) -> None:
 def _mark_changed(_mapper: Any, _conn: Any, target: Incident) -> None:
     """Every stored change to an incident moves its TAXII date_added (see Incident.changed_at)."""
     target.changed_at = now()
+
+
+class Feed(Base):
+    """A feed or page that `corridor watch` polls: its validators for conditional GET (ETag, Last-Modified), when
+    it is next due, and the failures in a row that set its back-off."""
+
+    __tablename__ = "feeds"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    url: Mapped[str] = mapped_column(sa.String(2000), unique=True)
+    outlet: Mapped[str | None] = mapped_column(sa.String(200))
+    etag: Mapped[str | None] = mapped_column(sa.String(500))
+    last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    last_polled_at: Mapped[datetime | None] = mapped_column(TS)
+    next_poll_at: Mapped[datetime | None] = mapped_column(TS)
+    last_status: Mapped[int | None] = mapped_column(sa.Integer)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    items_seen: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TS, default=now)
+
+
+class Job(Base):
+    """One report waiting to be ingested by a `corridor worker`: its bytes as fetched, so a worker never fetches.
+
+    `key` is the report's content hash, so the same item seen in two polls is one job. A worker claims a job by
+    setting `lease_until`; a job whose lease ran out (its worker died) is claimed again; `attempts` counts claims,
+    and a job that failed `max_attempts` times stays `failed` with its error for an operator to read."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.Index("ix_jobs_status_available", "status", "available_at"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="ingest")
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    text: Mapped[str] = mapped_column(sa.Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(12), default="queued")  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(TS)
+    lease_until: Mapped[datetime | None] = mapped_column(TS)
+    worker: Mapped[str | None] = mapped_column(sa.String(120))
+    enqueued_at: Mapped[datetime] = mapped_column(TS)
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))  # new | duplicate | failed
+    document_id: Mapped[str | None] = mapped_column(UUID)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class BackfillPartition(Base):
+    """A finished partition of a back-fill run: a re-run of the same archives with the same partitioning skips it.
+    `run` is a fingerprint of the archives (names, sizes, times) and the partition count."""
+
+    __tablename__ = "backfill_partitions"
+    __table_args__ = (sa.UniqueConstraint("run", "partition", name="uq_backfill_partitions_run"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    run: Mapped[str] = mapped_column(sa.String(64), index=True)
+    partition: Mapped[int] = mapped_column(sa.Integer)
+    documents: Mapped[int] = mapped_column(sa.Integer, default=0)
+    new: Mapped[int] = mapped_column(sa.Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    finished_at: Mapped[datetime] = mapped_column(TS)
