@@ -504,3 +504,22 @@ def test_named_pakistani_victim_means_no_foreigner_of_that_kind() -> None:
     )
     inc = res.incidents[0]
     assert (inc.killed_foreign, inc.injured_total, inc.injured_foreign) == (3, 1, 0)
+
+
+def test_motive_told_after_revenge_is_not_a_second_incident() -> None:
+    res = extract_text(
+        "Blast at market in Bannu\nA bomb went off in a market in Bannu on Friday, killing six people, police "
+        "said. A militant commander called the bombing revenge for a fighter killed in Khost last year.",
+        date(2024, 5, 17),
+    )
+    assert [(i.place.city, i.date) for i in res.incidents] == [("Bannu", "2024-05-17")]
+
+
+def test_listed_event_without_a_place_takes_the_city_of_the_passage() -> None:
+    res = extract_text(
+        "Year in review\nPeshawar stayed tense all year. The bombing of a bus in Peshawar last March killed "
+        "nine people, and the June 2 stabbing of a teacher by a student showed a new kind of threat.",
+        date(2025, 1, 10),
+    )
+    got = sorted((i.date, i.place.city, i.event_type) for i in res.incidents)
+    assert got == [("2024-03", "Peshawar", "bombing"), ("2024-06-02", "Peshawar", "armed_assault")]

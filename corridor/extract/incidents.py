@@ -93,6 +93,9 @@ FIELD_SUPPORT = {
 }
 
 
+MOTIVE = lx.re.compile(r"\b(?:revenge|retaliation|reprisal|avenge|avenging)\s+(?:for|of)\b", lx.I)
+
+
 def classify_sentence(sent: Sentence) -> None:
     """Flags a sentence: trigger, specific event, background, hypothetical, back-reference, diplomacy."""
     t = sent.text
@@ -110,6 +113,13 @@ def classify_sentence(sent: Sentence) -> None:
         sent.flags.add("safe")
     if ALL_VICTIMS.search(t):
         sent.flags.add("victims_nat")  # "police described all three victims as Chinese"
+    motive = MOTIVE.search(t)
+    if motive:
+        # "describing the bombing as revenge for a commander killed last year": what comes after the cue is the
+        # motive, an earlier event, and its date is not this event's
+        for d in sent.dates:
+            if d.start - sent.start >= motive.end() and d.role == "point":
+                d.role = "motive"
     sent.event_types = [name for name, pat in lx.TYPE_CUES if pat.search(t)]
     if lx.TRIGGER.search(t):
         sent.flags.add("trigger")
@@ -146,7 +156,7 @@ def classify_sentence(sent: Sentence) -> None:
         )
         if not told_after:
             sent.flags.add("aggregate")
-    if lx.NEW_EVENT.search(t):
+    if lx.NEW_EVENT.search(t) or "enum_next" in sent.flags:
         sent.flags.add("new_event")
     if _STRONG_FACILITY.search(t):
         sent.flags.add("facility_strong")
@@ -637,6 +647,15 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
         if scored:
             place_sent, pm = max(scored, key=lambda sp: (sp[1].locative, sp[1].place.specificity, -sp[0].index))
             break
+    if pm is None and cand.anchors and _is_old(doc, cand):
+        # an earlier event told without a place ("the November 5 shooting of two technicians ..."): the city the
+        # passage is about, named in the sentence just before, rather than the place of the report's news
+        first = cand.anchors[0].index
+        for prev in reversed(doc.sentences[max(0, first - 2) : first]):
+            near = [x for x in domestic_places(prev) if x.place.city]
+            if near:
+                place_sent, pm = prev, max(near, key=lambda x: x.place.specificity)
+                break
     place = PlaceRef()
     if pm is not None:
         p = pm.place
@@ -802,7 +821,7 @@ def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence]
 # "..., and a suicide car bombing in March near Besham ...": the point where a second event is told
 _ENUM_SPLIT = lx.re.compile(
     r"(?:,\s*|;\s*)(?:and\s+|while\s+|whereas\s+)?(?=(?:the|a|an|another)\s+(?:[\w-]+\s+){0,4}?"
-    r"(?:bombing|attack|blast|shooting|explosion|assault|ambush|raid|hijacking|kidnapping|killing|abduction)\b)",
+    r"(?:bombing|attack|blast|shooting|stabbing|explosion|assault|ambush|raid|hijacking|kidnapping|killing|abduction)\b)",
     lx.I,
 )
 # "The two attacks he referred to were ...": an introduction to the list, not an aggregate
@@ -875,8 +894,11 @@ def split_enumerations(doc: Doc) -> None:
             out.append(sent)
             continue
         cut_ends = [sent.start + m.start() for m in cuts] + [sent.end]
-        for (a, _), e in zip(spans, cut_ends, strict=True):
-            out.append(_clause(sent, a, e))
+        for k, ((a, _), e) in enumerate(zip(spans, cut_ends, strict=True)):
+            part = _clause(sent, a, e)
+            if k:
+                part.flags.add("enum_next")  # a further event of the list: never the one before it
+            out.append(part)
     for i, sent in enumerate(out):
         sent.index = i
     doc.sentences = out
