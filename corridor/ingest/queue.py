@@ -81,8 +81,8 @@ def enqueue(session: Session, raw: RawDocument, *, outlet: str | None = None, tl
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert(Job) if dialect == "postgresql" else sqlite.insert(Job)
-    result = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["key"]))
-    return bool(getattr(result, "rowcount", 0))
+    stmt = insert.values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(Job.id)
+    return session.execute(stmt).first() is not None
 
 
 @dataclass(frozen=True)
