@@ -13,6 +13,7 @@ most sources support, ties going to the latest report (tolls are revised upward 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, selectinload
 
 from corridor.clock import now
 from corridor.geo.gazetteer import distance_km
@@ -125,10 +126,14 @@ def compatible(a: MentionView, b: MentionView) -> bool:
 
 
 def cluster(mentions: Sequence[MentionView]) -> list[list[MentionView]]:
-    """Deterministic clusters of mentions (each sorted by key); the result does not depend on input order."""
+    """Deterministic clusters of mentions (each sorted by key); the result does not depend on input order.
+
+    Only mentions whose dates can agree are compared (day mentions within a day of each other, a coarse mention
+    with the day mentions inside its month or year, coarse mentions of one year), so a pool of thousands of
+    mentions (a back-fill partition's) clusters in about n log n, with the same result as comparing every pair."""
     ms = sorted(mentions, key=lambda m: m.key)
-    fine = [m for m in ms if m.date_precision == "day"]
-    coarse = [m for m in ms if m.date_precision != "day"]
+    fine = [m for m in ms if m.date_precision == "day" and m.date is not None]
+    coarse = [m for m in ms if not (m.date_precision == "day" and m.date is not None)]
     parent = {m.id: m.id for m in ms}
 
     def find(x: str) -> str:
@@ -142,28 +147,37 @@ def cluster(mentions: Sequence[MentionView]) -> list[list[MentionView]]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    for i, a in enumerate(fine):
-        for b in fine[i + 1 :]:
+    by_day = sorted(fine, key=lambda m: (m.date, m.key))
+    days: list[date] = [m.date for m in by_day if m.date is not None]
+    one_day = timedelta(days=1)
+    for i, a in enumerate(by_day):
+        for b in by_day[i + 1 : bisect_right(days, days[i] + one_day)]:
             if compatible(a, b):
                 union(a.id, b.id)
+    first_key: dict[str, tuple[str, int]] = {}
+    for f in fine:
+        root = find(f.id)
+        if root not in first_key or f.key < first_key[root]:
+            first_key[root] = f.key
     for m in coarse:
-        matches = [f for f in fine if compatible(m, f)]
+        span = _date_range(m)
+        if span is None:
+            continue
+        inside = by_day[bisect_left(days, span[0]) : bisect_right(days, span[1])]
+        matches = [f for f in inside if compatible(m, f)]
         if matches:
-            roots = {find(f.id) for f in matches}
+            agreeing = Counter(find(f.id) for f in matches)
             # join the cluster with the most agreeing mentions; ties to the smallest key
-            best = min(
-                roots,
-                key=lambda r: (
-                    -sum(1 for f in matches if find(f.id) == r),
-                    min(f.key for f in fine if find(f.id) == r),
-                ),
-            )
-            parent[m.id] = best
-    pending = [m for m in coarse if find(m.id) == m.id]
-    for i, a in enumerate(pending):
-        for b in pending[i + 1 :]:
-            if compatible(a, b) and find(b.id) == b.id:
-                parent[b.id] = find(a.id)
+            parent[m.id] = min(agreeing, key=lambda r: (-agreeing[r], first_key[r]))
+    pending = [m for m in coarse if find(m.id) == m.id and m.date is not None]
+    by_year: dict[int, list[MentionView]] = {}
+    for m in pending:  # coarse dates agree only within one calendar year
+        by_year.setdefault(m.date.year, []).append(m)  # type: ignore[union-attr]
+    for same_year in by_year.values():
+        for i, a in enumerate(same_year):
+            for b in same_year[i + 1 :]:
+                if compatible(a, b) and find(b.id) == b.id:
+                    parent[b.id] = find(a.id)
     groups: dict[str, list[MentionView]] = {}
     for m in ms:
         groups.setdefault(find(m.id), []).append(m)
@@ -337,6 +351,34 @@ def _window(m: Mention) -> sa.ColumnElement[bool]:
     )
 
 
+# what merging reads of a mention's report, loaded with the mentions in one query (not the report's text)
+_DOCUMENT = selectinload(Mention.document).load_only(
+    Document.published, Document.fetched_at, Document.sha256, Document.owner_org_id, Document.tlp
+)
+
+
+_NO_EVIDENCE = defer(Mention.evidence)  # merging never reads the evidence spans
+# how far (degrees) a stored mention may lie from a new one and still matter to its merge: places agree within
+# 80 km, and a stored mention that agrees with one that agrees with the new one lies within twice that
+NEAR_DEGREES = 2.0
+
+
+def _near(m: Mention) -> sa.ColumnElement[bool]:
+    """Stored mentions whose place could agree with m's, or with a place that agrees with m's: the same province,
+    or within NEAR_DEGREES. A mention placed no finer than the country agrees with nothing (places_agree)."""
+    conds: list[sa.ColumnElement[bool]] = []
+    if m.province:
+        conds.append(Mention.province == m.province)
+    if m.lat is not None and m.lon is not None:
+        conds.append(
+            sa.and_(
+                Mention.lat.between(m.lat - NEAR_DEGREES, m.lat + NEAR_DEGREES),
+                Mention.lon.between(m.lon - NEAR_DEGREES, m.lon + NEAR_DEGREES),
+            )
+        )
+    return sa.or_(*conds) if conds else sa.false()
+
+
 def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
     """Every stored mention whose incident the new mentions could join or reshape.
 
@@ -344,16 +386,19 @@ def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
     report must never reshape another organisation's incident."""
     found: dict[str, Mention] = {m.id: m for m in new}
     owner = new[0].document.owner_org_id
-    same_owner = Document.owner_org_id.is_(None) if owner is None else Document.owner_org_id == owner
     for m in new:
         if m.date is None:
             continue
-        q = sa.select(Mention).join(Document, Mention.document_id == Document.id).where(_window(m), same_owner)
+        # the mentions' date index drives the search; the owner is checked on the (few) candidates, since a join
+        # on documents would make the planner walk every report of the owner
+        q = sa.select(Mention).where(_window(m), _near(m)).options(_DOCUMENT, _NO_EVIDENCE)
         for r in session.scalars(q).all():
-            found.setdefault(r.id, r)
+            if r.document.owner_org_id == owner:
+                found.setdefault(r.id, r)
     incident_ids = {m.incident_id for m in found.values() if m.incident_id}
     if incident_ids:
-        for r in session.scalars(sa.select(Mention).where(Mention.incident_id.in_(incident_ids))).all():
+        q = sa.select(Mention).where(Mention.incident_id.in_(incident_ids)).options(_DOCUMENT, _NO_EVIDENCE)
+        for r in session.scalars(q).all():
             found.setdefault(r.id, r)
     return list(found.values())
 
@@ -363,12 +408,25 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
     if not new:
         return set()
     pool = _neighbourhood(session, new)
+    before = {m.incident_id for m in pool if m.incident_id}
     by_id = {m.id: m for m in pool}
     touched: set[str] = set()
     stamp = now()
     claimed_ids: set[str] = set()
-    for group_views in cluster(_views(pool)):
+    groups = cluster(_views(pool))
+    new_ids = {m.id for m in new}
+    spread: Counter[str | None] = Counter()  # in how many clusters each incident's mentions lie
+    for group_views in groups:
+        spread.update({by_id[v.id].incident_id for v in group_views})
+    for group_views in groups:
         members = [by_id[v.id] for v in group_views]
+        held = {m.incident_id for m in members}
+        (only,) = held if len(held) == 1 else (None,)
+        if only is not None and spread[only] == 1 and not any(v.id in new_ids for v in group_views):
+            # exactly the mentions of one incident, none of them new: nothing to change (canonical values are a
+            # function of the set), so the pool's untouched neighbours cost nothing more than their clustering
+            claimed_ids.add(only)
+            continue
         existing = Counter(m.incident_id for m in members if m.incident_id and m.incident_id not in claimed_ids)
         if existing:
             incs = {i: inc for i in existing if (inc := session.get(Incident, i)) is not None}
@@ -394,10 +452,21 @@ def merge_mentions(session: Session, new: list[Mention]) -> set[str]:
         _apply(incident, members, stamp)
         touched.add(incident.id)
     session.flush()
-    # incidents left without mentions were absorbed into another one
-    stale = session.scalars(
-        sa.select(Incident).where(Incident.status != "merged", ~sa.exists().where(Mention.incident_id == Incident.id))
-    ).all()
+    # incidents left without mentions were absorbed into another one; only those that held a pooled mention
+    # before can have lost their last one (looking at those alone keeps a merge's cost independent of the store's
+    # size)
+    emptied = before - touched
+    stale = (
+        session.scalars(
+            sa.select(Incident).where(
+                Incident.id.in_(emptied),
+                Incident.status != "merged",
+                ~sa.exists().where(Mention.incident_id == Incident.id),
+            )
+        ).all()
+        if emptied
+        else []
+    )
     for inc in stale:
         inc.status = "merged"
         inc.merged_into = next((m.incident_id for m in pool if m.incident_id in touched), None)
