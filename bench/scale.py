@@ -11,9 +11,9 @@ SQLite in a temporary folder otherwise. The API's load generator is wrk (Debian 
 process, against `corridor serve --workers N` on loopback. Nothing here reaches beyond 127.0.0.1.
 
 The archive for back-fill and the queue is the sample corpus rewritten per record: the place names swapped, the
-day numbers varied and the year and month moved to a random day of 2015-2025, so reports spread over eleven
-years as a real archive does (a merge looks at reports of nearby days, so how reports spread matters), and every
-record differs in its bytes.
+day numbers varied and the year and month moved to a random day of 2015-2025, in date order, so reports spread
+over eleven years as in a real archive (a merge looks at stored reports of nearby days and places, so how reports
+spread matters), and every record differs in its bytes.
 """
 
 from __future__ import annotations
@@ -86,11 +86,12 @@ def write_archive(path: Path, n: int, seed: int = 11) -> int:
     """n JSONL records spread over 2015-2025 (see the module's docstring); returns the number of words."""
     base = corpus()
     rng = random.Random(seed)
+    # in date order, as news archives are kept (GDELT's files, a crawler's WARCs)
+    targets = sorted(date(2015, 1, 1) + timedelta(days=rng.randrange(11 * 365)) for _ in range(n))
     words = 0
     with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
+        for i, target in enumerate(targets):
             raw, pub = base[i % len(base)]
-            target = date(2015, 1, 1) + timedelta(days=rng.randrange(11 * 365))
             text = re.sub(r"\b20[12]\d\b", str(target.year), raw.text)
             text = MONTHS.sub(calendar.month_name[target.month], text)
             text = re.sub(r"\b(\d{1,2})\b", lambda m, i=i: str((int(m.group(1)) + i) % 28 + 1), text)

@@ -32,11 +32,12 @@ import sqlalchemy as sa
 
 from corridor.clock import now
 from corridor.extract.pipeline import DEFAULT, prepare, to_result
+from corridor.ingest.merge import merge_mentions
 from corridor.ingest.reader import InputError, RawDocument, expand_paths, read_bytes, read_path
-from corridor.ingest.service import MERGE_LOCK, Item, Outcome, store_document
+from corridor.ingest.service import MERGE_LOCK, Item, Outcome, add_document
 from corridor.model.schemas import ExtractionResult
 from corridor.store.db import Store, serialize
-from corridor.store.tables import BackfillPartition
+from corridor.store.tables import BackfillPartition, Document, Mention
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 
@@ -230,7 +231,9 @@ class PartitionResult:
 
 
 def store_partition(store: Store, run: str, partition: int, extracted: list[Extracted]) -> PartitionResult:
-    """Store one partition's reports and mark it finished, in one transaction."""
+    """Store one partition's reports and mark it finished, in one transaction: the partition's documents and
+    mentions are added together and merged in one pass (a partition of a date-ordered archive is a few runs of
+    nearby days, so the merge searches a few date ranges instead of querying once per report)."""
     res = PartitionResult(partition)
     with store.transaction() as session:
         serialize(session, MERGE_LOCK)
@@ -241,17 +244,26 @@ def store_partition(store: Store, run: str, partition: int, extracted: list[Extr
         ):
             res.skipped = True
             return res
+        shas = [e.raw.sha256 for e in extracted if e.raw is not None]
+        stored: set[str] = set()
+        for i in range(0, len(shas), 500):
+            stored.update(session.scalars(sa.select(Document.sha256).where(Document.sha256.in_(shas[i : i + 500]))))
+        mentions: list[Mention] = []
         for e in extracted:
             res.documents += 1
             if e.error is not None or e.raw is None or e.result is None or e.item is None:
                 res.failed += 1
                 res.failures.append(Outcome(e.where, "failed", e.error))
                 continue
-            outcome = store_document(session, e.raw, e.result, e.text, e.item, alerts=False)
-            if outcome.status == "new":
-                res.new += 1
-            else:
+            if e.raw.sha256 in stored:
                 res.duplicates += 1
+                continue
+            stored.add(e.raw.sha256)
+            _, ms = add_document(session, e.raw, e.result, e.text, e.item)
+            mentions.extend(ms)
+            res.new += 1
+        session.flush()
+        merge_mentions(session, mentions)
         session.add(
             BackfillPartition(
                 run=run,

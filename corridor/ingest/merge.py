@@ -379,6 +379,47 @@ def _near(m: Mention) -> sa.ColumnElement[bool]:
     return sa.or_(*conds) if conds else sa.false()
 
 
+BATCH = 16  # from this many new mentions on (a back-fill partition), search date ranges, not mention by mention
+
+
+def _searches(new: list[Mention]) -> list[sa.Select[Mention]]:
+    """Queries for the stored mentions the new ones could cluster with. A few new mentions: one query each, by
+    date window and place. Many: one query per run of overlapping date windows (a partition of a date-ordered
+    archive is one or a few runs), without the place condition: a wider pool costs clustering little, since only
+    mentions whose dates can agree are compared, while one query per mention would cost a round trip each."""
+    dated = [m for m in new if m.date is not None]
+    if len(dated) < BATCH:
+        return [sa.select(Mention).where(_window(m), _near(m)) for m in dated]
+    spans = sorted(_search_span(m) for m in dated)
+    runs: list[list[date]] = []
+    for lo, hi in spans:
+        if runs and lo <= runs[-1][1] + timedelta(days=1):
+            runs[-1][1] = max(runs[-1][1], hi)
+        else:
+            runs.append([lo, hi])
+    months = sorted({m.date.replace(day=1) for m in dated if m.date is not None})
+    years = sorted({date(m.date.year, 1, 1) for m in dated if m.date is not None})
+    coarse = sa.or_(
+        sa.and_(Mention.date_precision == "month", Mention.date.in_(months)),
+        sa.and_(Mention.date_precision == "year", Mention.date.in_(years)),
+    )
+    return [sa.select(Mention).where(Mention.date.between(lo, hi)) for lo, hi in runs] + [
+        sa.select(Mention).where(coarse)
+    ]
+
+
+def _search_span(m: Mention) -> tuple[date, date]:
+    """The date range `_window` searches around m (without its month and year terms)."""
+    assert m.date is not None
+    d = m.date
+    if m.date_precision == "day":
+        return d - timedelta(days=2), d + timedelta(days=2)
+    month = d.replace(day=1)
+    if m.date_precision == "month":
+        return month - timedelta(days=1), (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return date(d.year, 1, 1), date(d.year, 12, 31)
+
+
 def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
     """Every stored mention whose incident the new mentions could join or reshape.
 
@@ -386,13 +427,10 @@ def _neighbourhood(session: Session, new: list[Mention]) -> list[Mention]:
     report must never reshape another organisation's incident."""
     found: dict[str, Mention] = {m.id: m for m in new}
     owner = new[0].document.owner_org_id
-    for m in new:
-        if m.date is None:
-            continue
-        # the mentions' date index drives the search; the owner is checked on the (few) candidates, since a join
-        # on documents would make the planner walk every report of the owner
-        q = sa.select(Mention).where(_window(m), _near(m)).options(_DOCUMENT, _NO_EVIDENCE)
-        for r in session.scalars(q).all():
+    # the mentions' date index drives the search; the owner is checked on the (few) candidates, since a join on
+    # documents would make the planner walk every report of the owner
+    for q in _searches(new):
+        for r in session.scalars(q.options(_DOCUMENT, _NO_EVIDENCE)).all():
             if r.document.owner_org_id == owner:
                 found.setdefault(r.id, r)
     incident_ids = {m.incident_id for m in found.values() if m.incident_id}

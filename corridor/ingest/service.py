@@ -123,6 +123,26 @@ def store_document(
     where = raw.path or raw.url or "input"
     if session.scalar(sa.select(Document.id).where(Document.sha256 == raw.sha256)):
         return Outcome(where, "duplicate", "same bytes already ingested")
+    doc, mentions = add_document(session, raw, result, text, item)
+    session.flush()
+    touched = merge_mentions(session, mentions)
+    if alerts:
+        # people, sites and movements near a new or changed incident are alerted in the same transaction
+        from corridor.ops.service import raise_alerts
+        from corridor.store.tables import Incident as IncidentRow
+
+        for iid in sorted(touched):
+            row = session.get(IncidentRow, iid)
+            if row is not None:
+                raise_alerts(session, row)
+    return Outcome(where, "new", None, doc.id, len(touched))
+
+
+def add_document(
+    session: Session, raw: RawDocument, result: ExtractionResult, text: str, item: Item
+) -> tuple[Document, list[Mention]]:
+    """The Document and Mention rows of one extracted report, added to the session, not yet merged. The caller
+    has checked that the report is not stored yet."""
     stamp = now()
     doc = Document(
         sha256=raw.sha256,
@@ -140,7 +160,6 @@ def store_document(
         tlp=item.tlp,
     )
     session.add(doc)
-    session.flush()
     mentions = []
     for i, inc in enumerate(result.incidents):
         p = inc.place
@@ -176,18 +195,7 @@ def store_document(
         )
         session.add(m)
         mentions.append(m)
-    session.flush()
-    touched = merge_mentions(session, mentions)
-    if alerts:
-        # people, sites and movements near a new or changed incident are alerted in the same transaction
-        from corridor.ops.service import raise_alerts
-        from corridor.store.tables import Incident as IncidentRow
-
-        for iid in sorted(touched):
-            row = session.get(IncidentRow, iid)
-            if row is not None:
-                raise_alerts(session, row)
-    return Outcome(where, "new", None, doc.id, len(touched))
+    return doc, mentions
 
 
 @telemetry.counts_ingest  # outcomes counted and logged (metrics, JSON logs) for every caller
