@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= var/demo
 
-.PHONY: demo test test-sqlite test-pg system-deps install install-dev lint typecheck check score clean
+.PHONY: demo test test-sqlite test-pg bench-scale system-deps install install-dev lint typecheck check score clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ test-sqlite: install-dev system-deps
 
 test-pg: install-dev system-deps
 	bash scripts/pg-test-cluster.sh $(PYTEST) --ignore=tests/ui; $(NO_TESTS_OK)
+
+# The scale figures of docs/scale.md (slow: tens of minutes; not part of make test): back-fill, queue and the API
+# under wrk, on a throwaway PostgreSQL cluster. BENCH_ARGS=... picks a section and sizes (bench/scale.py --help).
+BENCH_ARGS ?= all
+bench-scale: install-dev system-deps
+	bash scripts/bench-deps.sh
+	bash scripts/pg-test-cluster.sh $(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check corridor tests bench

@@ -109,7 +109,7 @@ def write_archive(path: Path, n: int, seed: int = 11) -> int:
 # ---------------------------------------------------------------- back-fill
 
 
-def bench_backfill(docs: int, workers: list[int], partition_size: int, tmp: Path) -> None:
+def bench_backfill(docs: int, workers: list[int], partition_size: int, extract_alone: bool, tmp: Path) -> None:
     from distributed import Client, LocalCluster
 
     from corridor.ingest.backfill import backfill, extract_partition, index_archives, partitions
@@ -123,17 +123,19 @@ def bench_backfill(docs: int, workers: list[int], partition_size: int, tmp: Path
     print(f"back-fill into {engine_name()}, {len(parts)} partitions of {partition_size}, {os.cpu_count()} CPUs")
     rates: dict[int, tuple[float, float]] = {}
     for n in workers:
-        # the parallel half alone: extraction on the cluster, results gathered, nothing stored
-        with (
-            LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster,
-            Client(cluster) as client,
-        ):
-            t0 = time.perf_counter()
-            futures = client.map(extract_partition, parts, pure=False)
-            for f in futures:
-                f.result()
-                f.release()
-            extract_rate = docs / (time.perf_counter() - t0)
+        extract_rate = float("nan")
+        if extract_alone:
+            # the parallel half alone: extraction on the cluster, results gathered, nothing stored
+            with (
+                LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster,
+                Client(cluster) as client,
+            ):
+                t0 = time.perf_counter()
+                futures = client.map(extract_partition, parts, pure=False)
+                for f in futures:
+                    f.result()
+                    f.release()
+                extract_rate = docs / (time.perf_counter() - t0)
         with fresh_store(f"backfill{n}", tmp) as url:
             store = Store(url)
             t0 = time.perf_counter()
@@ -143,15 +145,13 @@ def bench_backfill(docs: int, workers: list[int], partition_size: int, tmp: Path
         rates[n] = (extract_rate, docs / wall)
         print(
             f"  {n} worker{'s' if n > 1 else ' '}: back-fill {docs / wall:6.0f} documents/s ({wall:.0f} s; new "
-            f"{report.new}, duplicate {report.duplicates}, failed {report.failed});  extraction alone "
-            f"{extract_rate:6.0f} documents/s"
+            f"{report.new}, duplicate {report.duplicates}, failed {report.failed})"
+            + (f";  extraction alone {extract_rate:6.0f} documents/s" if extract_alone else "")
         )
     if len(rates) > 1:
         lo, hi = min(rates), max(rates)
-        print(
-            f"  scaling {lo} -> {hi} workers: back-fill {rates[hi][1] / rates[lo][1]:.2f}x, "
-            f"extraction alone {rates[hi][0] / rates[lo][0]:.2f}x"
-        )
+        alone = f", extraction alone {rates[hi][0] / rates[lo][0]:.2f}x" if extract_alone else ""
+        print(f"  scaling {lo} -> {hi} workers: back-fill {rates[hi][1] / rates[lo][1]:.2f}x{alone}")
 
 
 # ---------------------------------------------------------------- API under load
@@ -298,6 +298,7 @@ def main() -> None:
     ap.add_argument("section", choices=["backfill", "api", "queue", "all"])
     ap.add_argument("--docs", type=int, default=50_000)
     ap.add_argument("--partition-size", type=int, default=500)
+    ap.add_argument("--extract-alone", action="store_true", help="also time extraction on the cluster without storing")
     ap.add_argument("--incidents", type=int, default=1_000_000)
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--seconds", type=int, default=15)
@@ -308,7 +309,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="corridor-scale-"))
     try:
         if a.section in ("backfill", "all"):
-            bench_backfill(a.docs, a.workers, a.partition_size, tmp)
+            bench_backfill(a.docs, a.workers, a.partition_size, a.extract_alone, tmp)
         if a.section in ("queue", "all"):
             bench_queue(a.jobs, a.workers, tmp)
         if a.section in ("api", "all"):

@@ -121,6 +121,8 @@ def test_feed_lists_are_checked_with_file_and_line(tmp_path: Path) -> None:
         "url: https://a.example.org/\n": "feeds.yaml:1: expected a list of feeds",
         "- [unclosed\n": "not valid YAML",
     }
+    shipped = load_feeds(ROOT / "deploy" / "feeds.example.yaml")  # the example the deployment recipes mount
+    assert shipped and all(s.url.startswith("https://") for s in shipped)
     for text, message in cases.items():
         good.write_text(text)
         with pytest.raises(FeedListError, match=message.replace("(", r"\(").replace(")", r"\)")):
