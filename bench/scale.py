@@ -252,7 +252,7 @@ def _wait_ready(base: str) -> None:
 
     for _ in range(300):
         try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -3,10 +3,11 @@
 Archives are JSONL files (one `{"url", "published", "outlet", "title", "html" | "text"}` per line), WARC files
 (`.warc`, `.warc.gz`: every HTTP 200 response or resource record is a report) or folder trees of .txt/.html/feed
 files. The driver first indexes them (where each report starts and ends: cheap, sequential), then cuts the index
-into partitions of `partition_size` reports. A Dask task per partition reads its reports itself and runs the
-extraction pipeline, which is pure: no store, no network. The driver stores each finished partition in one
-transaction together with a `backfill_partitions` row, so a partition is either wholly in the store or not at
-all, and a re-run of the same archives with the same partitioning skips what is already there.
+into partitions of `partition_size` reports. A Dask task per partition reads its reports itself, runs the
+extraction pipeline (pure: no store, no network) and stores the partition in one transaction together with a
+`backfill_partitions` row, taking its turn for the merge; so a partition is either wholly in the store or not at
+all, and a re-run of the same archives with the same partitioning skips what is already there. Only the small
+per-partition counts come back to the driver.
 
 The result does not depend on the partitioning or on the order partitions finish in: the merge is
 order-independent (corridor.ingest.merge) and documents are keyed by content hash, so a back-fill gives the
@@ -14,7 +15,7 @@ incidents a single-process `corridor ingest` of the same reports gives. Back-fil
 alerts: old incidents are not news to the people near them.
 
 Where the work runs: `local` starts a LocalCluster of `workers` processes on this machine; `tcp://HOST:PORT`
-uses a running `dask scheduler` whose workers can import corridor and read the archive paths.
+uses a running `dask scheduler` whose workers can import corridor, read the archive paths and reach the store.
 """
 
 from __future__ import annotations
@@ -278,6 +279,22 @@ def store_partition(store: Store, run: str, partition: int, extracted: list[Extr
     return res
 
 
+_STORES: dict[str, Store] = {}  # one Store (engine, connection pool) per store URL in each Dask worker process
+
+
+def process_partition(url: str, run: str, partition: int, units: list[Unit], max_bytes: int | None) -> PartitionResult:
+    """A Dask task: extract one partition and store it, from the worker itself.
+
+    Workers store their own partitions (taking turns for the merge, as the queue's workers do) rather than
+    sending the extracted reports back for one process to store: that process would be a serial bottleneck,
+    competing for the cores with the workers, and the reports would cross the network twice. The workers must
+    reach the store: PostgreSQL for a cluster of several hosts, a SQLite file for a local cluster."""
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store(url)
+    return store_partition(store, run, partition, extract_partition(units, max_bytes))
+
+
 def finished_partitions(store: Store, run: str) -> set[int]:
     with store.sessions() as session:
         return set(session.scalars(sa.select(BackfillPartition.partition).where(BackfillPartition.run == run)))
@@ -321,18 +338,26 @@ def backfill(
     todo = [i for i in range(len(parts)) if i not in done]
     if not todo:
         return report
+    url = store.url
     with _client(scheduler, workers) as client:
         from distributed import as_completed
 
         futures = {
-            client.submit(extract_partition, parts[i], max_bytes, key=f"corridor-backfill-{run[:12]}-{i}"): i
+            client.submit(
+                process_partition,
+                url,
+                run,
+                i,
+                parts[i],
+                max_bytes,
+                key=f"corridor-backfill-{run[:12]}-{i}",
+                retries=2,  # a lost worker or a lock wait that timed out: the partition is atomic and idempotent
+            ): i
             for i in todo
         }
         for future in as_completed(futures):
-            i = futures[future]
-            extracted: list[Extracted] = future.result()
+            res: PartitionResult = future.result()
             future.release()
-            res = store_partition(store, run, i, extracted)
             report.documents += res.documents
             report.new += res.new
             report.duplicates += res.duplicates
