@@ -386,3 +386,86 @@ def test_log_format_from_flag_or_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_format("text") == "text"
     with pytest.raises(ValueError, match="log format must be one of text, json, got 'xml'"):
         resolve_format("xml")
+
+
+def test_the_shared_listener_gives_accepted_connections_tcp_nodelay() -> None:
+    """Several workers share a socket uvicorn binds itself; without IPPROTO_TCP on it, asyncio leaves Nagle's
+    algorithm on for every accepted connection and keep-alive answers wait for the client's delayed ACK."""
+    import asyncio
+
+    from corridor.web.serving import NoDelayConfig
+
+    config = NoDelayConfig("corridor.web.app:create_app", factory=True, host="127.0.0.1", port=free_port())
+    listener = config.bind_socket()
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+        asyncio.run(accept_one())
+    finally:
+        listener.close()
+    assert seen and seen[0] != 0
+
+
+def test_admission_lets_a_few_requests_in_at_once_and_never_holds_the_probes() -> None:
+    import asyncio
+
+    from corridor.web.admission import Admission
+
+    inside = 0
+    most = 0
+    release = asyncio.Event()
+    probes: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal inside, most
+        if scope["path"] == "/healthz":
+            probes.append(scope["path"])
+            return
+        inside += 1
+        most = max(most, inside)
+        await release.wait()
+        inside -= 1
+
+    gate = Admission(app, limit=3)
+
+    async def run() -> None:
+        calls = [asyncio.create_task(gate({"type": "http", "path": "/api/v1/x"}, None, None)) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        assert most == 3  # seven wait their turn
+        await asyncio.wait_for(gate({"type": "http", "path": "/healthz"}, None, None), 1)  # not behind them
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*calls), 5)
+
+    asyncio.run(run())
+    assert most == 3 and inside == 0 and probes == ["/healthz"]
+
+
+def test_admission_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corridor.web.admission import DEFAULT, configured_limit
+
+    monkeypatch.delenv("CORRIDOR_MAX_CONCURRENCY", raising=False)
+    assert configured_limit() == DEFAULT
+    monkeypatch.setenv("CORRIDOR_MAX_CONCURRENCY", "12")
+    assert configured_limit() == 12
+    for bad in ("0", "many"):
+        monkeypatch.setenv("CORRIDOR_MAX_CONCURRENCY", bad)
+        with pytest.raises(ValueError, match="CORRIDOR_MAX_CONCURRENCY"):
+            configured_limit()

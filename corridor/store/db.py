@@ -57,7 +57,17 @@ def postgres_pool_options() -> dict[str, Any]:
     CORRIDOR_DB_POOL_SIZE connections are kept open (default 10), up to CORRIDOR_DB_MAX_OVERFLOW more are opened
     under load (default 20); a request waits at most CORRIDOR_DB_POOL_TIMEOUT seconds for one (default 30).
     Connections are checked before use and renewed after 30 minutes, so a restarted database or a dropped idle
-    connection costs a reconnect, not a failed request."""
+    connection costs a reconnect, not a failed request.
+
+    The planner is told that a random page read costs about what a sequential one does (random_page_cost 1.1,
+    CORRIDOR_PG_RANDOM_PAGE_COST; PostgreSQL's default of 4 is for spinning disks). With the default, a list of
+    the newest incidents in a box and a time window sorted every match (12,000 rows, 90 ms on 1,000,000
+    incidents) instead of walking the date-ordered index until the page was full (4 ms)."""
+    cost = os.environ.get("CORRIDOR_PG_RANDOM_PAGE_COST", "1.1")
+    try:
+        float(cost)
+    except ValueError as exc:
+        raise ValueError(f"CORRIDOR_PG_RANDOM_PAGE_COST must be a number, got {cost!r}") from exc
     return {
         "pool_size": _int_env("CORRIDOR_DB_POOL_SIZE", 10),
         "max_overflow": _int_env("CORRIDOR_DB_MAX_OVERFLOW", 20),
@@ -65,7 +75,7 @@ def postgres_pool_options() -> dict[str, Any]:
         "pool_recycle": 1800,
         "pool_pre_ping": True,
         "isolation_level": "READ COMMITTED",
-        "connect_args": {"application_name": "corridor"},
+        "connect_args": {"application_name": "corridor", "options": f"-c random_page_cost={cost}"},
     }
 
 

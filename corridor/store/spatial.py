@@ -27,6 +27,9 @@ GEOG_TABLES = ("incidents", "sites")
 SPATIAL_INDEXES = frozenset(
     {"ix_incidents_geog", "ix_incidents_geog_geometry", "ix_sites_geog", "ix_sites_geog_geometry"}
 )
+#: indexes whose column order differs by engine (NULLS LAST is PostgreSQL's spelling; SQLite's DESC already puts
+#: NULLs last), made by migration 0010 and left out of the models
+ORDER_INDEXES = frozenset({"ix_incidents_date_order"})
 #: PostGIS's own tables, which no migration creates
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -56,14 +59,19 @@ def in_bbox(model: Located, box: tuple[float, float, float, float], pg: bool) ->
     """Rows of `model` whose point lies in box = (minlon, minlat, maxlon, maxlat), edges included.
 
     PostgreSQL: the box overlap (`&&`) on the geometry GiST index finds candidates (its float4 bounds may let a
-    point just outside through), the lat/lon test keeps exactly the rows SQLite keeps."""
+    point just outside through), the lat/lon test keeps exactly the rows SQLite keeps. That test is wrapped in
+    COALESCE so the planner takes it as one opaque condition (estimated to keep half the candidates) instead of
+    multiplying the selectivities of lat, lon and the box as if they were independent: it then thought a box
+    around a city held 150 incidents of a year instead of 12,000, and sorted them all rather than walking the
+    date-ordered index (90 ms against 3 ms on 1,000,000 incidents)."""
     minlon, minlat, maxlon, maxlat = box
     exact = sa.and_(model.lon.between(minlon, maxlon), model.lat.between(minlat, maxlat))
     if not pg:
         return exact
     table = model.__tablename__
     envelope = sa.func.ST_MakeEnvelope(minlon, minlat, maxlon, maxlat, 4326)
-    return sa.and_(sa.literal_column(f"CAST({table}.geog AS geometry)").op("&&")(envelope), exact)
+    overlaps = sa.literal_column(f"CAST({table}.geog AS geometry)").op("&&")(envelope)
+    return sa.and_(overlaps, sa.func.coalesce(exact, sa.false(), type_=sa.Boolean))
 
 
 def within_km(model: Located, lat: float, lon: float, km: float) -> sa.ColumnElement[bool]:
@@ -82,4 +90,4 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
         return False
     if type_ == "column" and name == "geog" and getattr(getattr(obj, "table", None), "name", None) in GEOG_TABLES:
         return False
-    return not (type_ == "index" and name in SPATIAL_INDEXES)
+    return not (type_ == "index" and name in SPATIAL_INDEXES | ORDER_INDEXES)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 
 from corridor import __version__
 from corridor.config import load_settings
 from corridor.store.db import Store
 from corridor.web import observability, problems, ui
+from corridor.web.admission import Admission
+from corridor.web.envelope import MAX_BODY, RequestEnvelope
 from corridor.web.nul import reject_nul
 from corridor.web.routes import auth, brief, documents, groups, incidents, ops, reference, risk, taxii
 
-MAX_BODY = 12 * 1024 * 1024
+__all__ = ["MAX_BODY", "create_app"]
 
 
 def create_app(
@@ -38,21 +37,8 @@ def create_app(
     app.state.max_document_bytes = max_document_bytes or settings.max_document_bytes
     problems.install(app)
 
-    @app.middleware("http")
-    async def request_id_and_limits(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid[:64]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return problems.problem_response(
-                request, 413, "Content too large", f"request bodies are limited to {MAX_BODY // (1024 * 1024)} MB"
-            )
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(Admission)  # innermost: a refused body or a probe never waits for a turn
+    app.add_middleware(RequestEnvelope)
     observability.install(app)  # after the middleware above: its timing and request log wrap everything
     for r in (auth.router, incidents.router, documents.router, reference.router, risk.router, ops.router, taxii.router):
         app.include_router(r, responses=problems.PROBLEM_RESPONSES)

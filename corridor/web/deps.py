@@ -4,15 +4,18 @@ access rule of the route."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from corridor.clock import now
 from corridor.identity.service import session_user, token_viewer, viewer_of
 from corridor.store.db import Store
-from corridor.store.tables import User
+from corridor.store.tables import ApiToken, User
 from corridor.store.visibility import Viewer
 from corridor.web.access import Access
 from corridor.web.problems import Problem
@@ -50,7 +53,6 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = token_viewer(session, auth[7:].strip())
-        session.rollback()  # token_viewer's last_used_at is recorded below, at most once a minute
         if found is None:
             raise Problem(
                 401,
@@ -58,8 +60,9 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
                 "invalid, expired or revoked token",
                 headers={"WWW-Authenticate": 'Bearer realm="corridor"'},
             )
-        _touch_token(request, auth[7:].strip())
-        return Principal(found[0], found[1], "token")
+        who, user, token = found
+        _touch_token(request, token.id, token.last_used_at)
+        return Principal(who, user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         got = session_user(session, cookie)
@@ -74,28 +77,18 @@ def principal(request: Request, session: Session = Depends(db)) -> Principal:
     )
 
 
-def _touch_token(request: Request, token: str) -> None:
+def _touch_token(request: Request, token_id: str, last: datetime | None) -> None:
     """Record a token's last use without turning every read into a write (at most once a minute)."""
-    from datetime import timedelta
-
-    import sqlalchemy as sa
-
-    from corridor.clock import now
-    from corridor.identity.service import digest
-    from corridor.store.tables import ApiToken
-
     stamp = now()
-    store: Store = request.app.state.store
-    with store.sessions() as s:
-        last = s.scalar(sa.select(ApiToken.last_used_at).where(ApiToken.token_hash == digest(token)))
     if last is not None and stamp - last < timedelta(minutes=1):
         return
+    store: Store = request.app.state.store
     with store.transaction() as s:
-        s.execute(sa.update(ApiToken).where(ApiToken.token_hash == digest(token)).values(last_used_at=stamp))
+        s.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=stamp))
 
 
-def authorizer(rule: Access) -> Callable[..., Principal]:
-    def check(request: Request, who: Principal = Depends(principal)) -> Principal:
+def authorizer(rule: Access) -> Callable[..., Awaitable[Principal]]:
+    async def check(request: Request, who: Principal = Depends(principal)) -> Principal:
         if who.viewer.role not in rule.roles:
             raise Problem(403, "Forbidden", f"role {who.viewer.role!r} may not do this", kind="role")
         if not who.viewer.can(rule.scope):
@@ -106,9 +99,9 @@ def authorizer(rule: Access) -> Callable[..., Principal]:
     return check
 
 
-def viewer(who: Principal = Depends(principal)) -> Viewer:
+async def viewer(who: Principal = Depends(principal)) -> Viewer:
     return who.viewer
 
 
-def current_user(who: Principal = Depends(principal)) -> User:
+async def current_user(who: Principal = Depends(principal)) -> User:
     return who.user
