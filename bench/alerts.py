@@ -131,5 +131,6 @@ def main() -> None:
         f"p99 {times[int(len(times) * 0.99) - 1] * 1000:.1f} ms"
     )
 
+
 if __name__ == "__main__":
     main()

@@ -169,3 +169,48 @@ def test_bundled_road_network_is_connected_and_routes_quickly(model) -> None:  #
     r = plan(model, net, "Karachi", "Quetta", date(2024, 11, 12))
     assert r["km"] > 500 and r["legs"]
     assert time.perf_counter() - t < 2.0  # bench/risk.py measures the real figure
+
+
+def test_store_incidents_join_the_history_unless_it_has_them_already() -> None:
+    """The day-indexed merge keeps exactly what comparing every store incident with every history row kept."""
+    import random
+    from datetime import timedelta
+
+    from corridor.geo.gazetteer import distance_km
+    from corridor.risk.service import Incident, _merge, load_history_cached
+
+    history = list(load_history_cached())
+    rng = random.Random(4)
+    extra = []
+    for k in range(400):
+        h = rng.choice(history)
+        shift = rng.choice([-3, -2, -1, 0, 1, 2, 3])
+        km = rng.choice([0.0, 0.1, 0.2, 0.3, 1.0])  # degrees: from the same spot to ~100 km away
+        extra.append(
+            Incident(f"s{k}", h.day + timedelta(days=shift), h.lat + km, h.lon, h.place, h.event_type, 1, False, "x")
+        )
+
+    def every_pair(inc: Incident) -> bool:
+        return not any(
+            abs((h.day - inc.day).days) <= 1 and distance_km(h.lat, h.lon, inc.lat, inc.lon) <= 30 for h in history
+        )
+
+    merged = _merge(history, extra)
+    kept = {i.id for i in merged} - {h.id for h in history}
+    assert kept == {i.id for i in extra if every_pair(i)}
+    assert 0 < len(kept) < len(extra)  # both outcomes occur
+    assert merged == sorted(merged, key=lambda i: (i.day, i.id))
+
+
+def test_a_fit_takes_at_most_the_newest_incidents_it_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORRIDOR_RISK_MAX_EVENTS", "150")
+    model = build_model([])
+    days = sorted(i.day for i in model.incidents)
+    assert len(model.incidents) == 150
+    monkeypatch.delenv("CORRIDOR_RISK_MAX_EVENTS")
+    everything = build_model([])
+    assert len(everything.incidents) > 150
+    assert days == sorted(i.day for i in everything.incidents)[-150:]
+    monkeypatch.setenv("CORRIDOR_RISK_MAX_EVENTS", "lots")
+    with pytest.raises(RiskError, match="CORRIDOR_RISK_MAX_EVENTS"):
+        build_model([])

@@ -306,12 +306,13 @@ def test_readyz_fails_when_a_newer_corridor_migrated_the_store(store: Store) -> 
 
 
 def test_readyz_fails_when_the_risk_model_cannot_load(local: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    import corridor.web.routes.risk as risk_routes
+    import corridor.risk.service as risk_service
 
-    def broken(_extra: object) -> None:
+    def broken() -> None:
         raise FileNotFoundError("attacks_pk.csv")
 
-    monkeypatch.setattr(risk_routes, "build_model", broken)
+    risk_service.load_history_cached.cache_clear()
+    monkeypatch.setattr(risk_service, "load_history", broken)
     r = local.get("/readyz")
     assert r.status_code == 503
     assert r.json()["reason"] == "risk model not loadable: FileNotFoundError: attacks_pk.csv"
@@ -469,3 +470,18 @@ def test_admission_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("CORRIDOR_MAX_CONCURRENCY", bad)
         with pytest.raises(ValueError, match="CORRIDOR_MAX_CONCURRENCY"):
             configured_limit()
+
+
+def test_readyz_does_not_fit_the_risk_model(local: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe answers in milliseconds whatever the store holds: the fit waits for the first risk request."""
+    import corridor.web.routes.risk as risk_routes
+
+    def never(*_args: object) -> None:
+        raise AssertionError("readiness fitted the risk model")
+
+    monkeypatch.setattr(risk_routes, "build_model", never)
+    r = local.get("/readyz")
+    assert r.status_code == 200, r.text
+    from corridor.risk.service import load_history
+
+    assert r.json()["checks"]["risk_model"] == {"ok": True, "history": len(load_history())}

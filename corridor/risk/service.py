@@ -10,8 +10,11 @@ security reports (annual_counts.csv) before they are mapped to ratings.
 from __future__ import annotations
 
 import csv
+import logging
 import math
+import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -24,6 +27,7 @@ import numpy as np
 from corridor.geo.gazetteer import Place, distance_km, get_gazetteer
 from corridor.risk.hawkes import Events, HawkesModel, fit, log_likelihood, with_events
 
+log = logging.getLogger(__name__)
 HISTORY = Path(__file__).resolve().parents[1] / "data" / "history"
 RES = 5
 COVER_RINGS = 4  # cells within ~40 km of a populated place are where attacks can happen
@@ -87,7 +91,7 @@ def load_history(path: Path = HISTORY / "attacks_pk.csv") -> list[Incident]:
     return out
 
 
-def calibration(history: list[Incident], path: Path = HISTORY / "annual_counts.csv") -> float:
+def calibration(history: Sequence[Incident], path: Path = HISTORY / "annual_counts.csv") -> float:
     """How many attacks the national count records for each attack in the bundled table (mean over years)."""
     per_year: dict[int, int] = defaultdict(int)
     for inc in history:
@@ -100,6 +104,12 @@ def calibration(history: list[Incident], path: Path = HISTORY / "annual_counts.c
                 if per_year.get(y):
                     ratios.append(int(row["attacks"]) / per_year[y])
     return float(np.median(ratios)) if ratios else 1.0
+
+
+@lru_cache(maxsize=1)
+def load_history_cached() -> tuple[Incident, ...]:
+    """The bundled history, read once per process (it is package data and does not change)."""
+    return tuple(load_history())
 
 
 @lru_cache(maxsize=1)
@@ -300,10 +310,14 @@ def _events(incidents: list[Incident], origin: date | None = None) -> Events:
 
 
 def build_model(extra: list[Incident] | None = None, until: date | None = None) -> RiskModel:
-    history = load_history()
+    history = load_history_cached()
     incidents = _merge(history, extra or [])
     if until is not None:
         incidents = [i for i in incidents if i.day < until]
+    cap = max_events()
+    if len(incidents) > cap:
+        log.warning("risk model: %d incidents, fit on the newest %d (CORRIDOR_RISK_MAX_EVENTS)", len(incidents), cap)
+        incidents = incidents[-cap:]
     if len(incidents) < 10:
         raise RiskError("not enough incidents with dates and coordinates to fit the model")
     ev = _events(incidents)
@@ -318,15 +332,42 @@ def build_model(extra: list[Incident] | None = None, until: date | None = None) 
     return RiskModel(model, incidents, calibration(history), foreign)
 
 
-def _merge(history: list[Incident], extra: list[Incident]) -> list[Incident]:
-    """Store incidents join the history unless the history already has them (same day ±1, within 30 km)."""
+def _merge(history: Sequence[Incident], extra: Sequence[Incident]) -> list[Incident]:
+    """Store incidents join the history unless the history already has them (same day ±1, within 30 km).
+
+    The history is indexed by day, so each store incident is compared with the few history rows of its three
+    days rather than with all of them (that was 400 × 1,000,000 distances on a large store)."""
+    by_day: dict[date, list[Incident]] = defaultdict(list)
+    for h in history:
+        by_day[h.day].append(h)
     out = list(history)
     for inc in extra:
-        if not any(
-            abs((h.day - inc.day).days) <= 1 and distance_km(h.lat, h.lon, inc.lat, inc.lon) <= 30 for h in history
-        ):
+        near = (h for d in (-1, 0, 1) for h in by_day.get(inc.day + timedelta(days=d), ()))
+        if not any(distance_km(h.lat, h.lon, inc.lat, inc.lon) <= 30 for h in near):
             out.append(inc)
     return sorted(out, key=lambda i: (i.day, i.id))
+
+
+def max_events() -> int:
+    """The most incidents one fit takes (CORRIDOR_RISK_MAX_EVENTS, default 50,000): the newest ones. The fit
+    pairs every incident with those of the weeks and kilometres before it, so its memory grows with the density
+    of the picture; a store far beyond Pakistan's real few thousand attacks a year (a load test, a GDELT-size
+    intake of unreviewed reports) would otherwise take minutes and gigabytes on the first risk request."""
+    raw = os.environ.get("CORRIDOR_RISK_MAX_EVENTS", "")
+    try:
+        value = int(raw) if raw else 50_000
+    except ValueError as exc:
+        raise RiskError(f"CORRIDOR_RISK_MAX_EVENTS must be an integer, got {raw!r}") from exc
+    return max(value, 10)
+
+
+def check_inputs() -> int:
+    """What every fit needs and what readiness checks: the bundled history and the covered cells load (both
+    cached after the first call). Returns the number of history rows."""
+    history = load_history_cached()
+    if not covered_cells():
+        raise RiskError("the gazetteer gives the model no populated places to cover")
+    return len(history)
 
 
 # ---------------------------------------------------------------- backtest
@@ -347,7 +388,7 @@ def backtest(cutoff: date, months: int = 12, extra: list[Incident] | None = None
     """Fit before `cutoff`, score the next `months`: predictive log-likelihood per event against baselines
     (uniform over covered cells, per-province rate, historical kernel density) and hit rates at 1/5/10% of the
     covered area flagged."""
-    incidents = _merge(load_history(), extra or [])
+    incidents = _merge(load_history_cached(), extra or [])
     until = cutoff + timedelta(days=int(months * 30.44))
     train = [i for i in incidents if i.day < cutoff]
     test = [i for i in incidents if cutoff <= i.day < until]

@@ -116,8 +116,11 @@ def healthz() -> dict[str, str]:
 
 
 def readyz(request: Request) -> JSONResponse:
-    """Readiness: the store answers, its schema is at this code's migration head, and the risk model can be built
-    (it is then cached for the risk routes). 503 with the failing check's reason otherwise."""
+    """Readiness: the store answers, its schema is at this code's migration head, and what the risk model is built
+    from loads (the bundled history, the covered cells). 503 with the failing check's reason otherwise.
+
+    The model itself is not fitted here: a probe must answer in milliseconds whatever the size of the store, and
+    the fit belongs to the first risk request (a fraction of a second on a real incident picture)."""
     store: Store = request.app.state.store
     checks: dict[str, dict[str, Any]] = {}
     try:
@@ -134,10 +137,9 @@ def readyz(request: Request) -> JSONResponse:
         checks["migrations"]["reason"] = reason
         return _readiness(checks)
     try:
-        from corridor.web.routes.risk import _model
+        from corridor.risk.service import check_inputs
 
-        _model(request)
-        checks["risk_model"] = {"ok": True}
+        checks["risk_model"] = {"ok": True, "history": check_inputs()}
     except Exception as exc:
         checks["risk_model"] = {"ok": False, "reason": f"risk model not loadable: {type(exc).__name__}: {exc}"[:500]}
     return _readiness(checks)
