@@ -120,6 +120,27 @@ def test_clean_html_finds_main_text_title_and_date() -> None:
     assert "railway station" in cleaned.text and "Copyright" not in cleaned.text
 
 
+def test_a_malformed_page_date_is_unknown_without_trying_every_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """htmldate's last resort is dateparser in every language it knows (seconds per page); the publication date
+    comes from the markup or stays unknown."""
+    import htmldate.extractors
+
+    sent: list[str] = []
+    real = htmldate.extractors._external_date
+    monkeypatch.setattr(htmldate.extractors, "_external_date", lambda text: sent.append(text) or real(text))
+    htmldate.extractors.try_date_expr.cache_clear()
+    html = (
+        "<html><head><title>Blast in Turbat</title><meta property='article:published_time' "
+        "content='2023-15-30T21:13:8+13:8'></head><body><article><h1>Blast in Turbat</h1><p>A roadside bomb "
+        "hit a police van in Turbat on Sunday 30 July 2023, killing two constables, officials said.</p></article>"
+        "</body></html>"
+    )
+    cleaned = clean_html(html)
+    assert sent == []
+    assert cleaned.published is None
+    assert "roadside bomb" in cleaned.text
+
+
 def test_segment_flags_title() -> None:
     doc = segment(Doc(text="Blast in Quetta\nA bomb went off. Three died.", title="Blast in Quetta"))
     assert [s.is_title for s in doc.sentences] == [True, False, False]
