@@ -50,6 +50,21 @@ def on_starting(server: Any) -> None:
         store.dispose()
 
 
+def post_worker_init(worker: Any) -> None:
+    """In each worker, before it serves: its listening sockets declared as TCP, so that asyncio switches Nagle's
+    algorithm off on every accepted connection. gunicorn creates them with protocol number 0, and asyncio then
+    leaves TCP_NODELAY off: each keep-alive response waits for the client's delayed ACK, about 40 ms on Linux
+    (uvicorn issue 3149; `corridor serve` does the same for its own shared socket)."""
+    import socket
+
+    worker.sockets = [
+        socket.socket(s.family, s.type, socket.IPPROTO_TCP, fileno=os.dup(s.fileno()))
+        if s.family in (socket.AF_INET, socket.AF_INET6) and s.proto != socket.IPPROTO_TCP
+        else s
+        for s in worker.sockets
+    ]
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker is gone: its live gauges must stop counting (its counters stay, summed into the totals)."""
     from prometheus_client import multiprocess

@@ -485,3 +485,30 @@ def test_readyz_does_not_fit_the_risk_model(local: TestClient, monkeypatch: pyte
     from corridor.risk.service import load_history
 
     assert r.json()["checks"]["risk_model"] == {"ok": True, "history": len(load_history())}
+
+
+def test_gunicorn_workers_declare_their_listeners_as_tcp() -> None:
+    """deploy/gunicorn.conf.py's post_worker_init: the same TCP_NODELAY repair for gunicorn's listening sockets."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "deploy" / "gunicorn.conf.py")
+    assert spec and spec.loader
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # as gunicorn makes them: protocol 0
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    worker = SimpleNamespace(sockets=[listener])
+    try:
+        assert listener.proto == 0
+        conf.post_worker_init(worker)
+        (got,) = worker.sockets
+        assert got.proto == socket.IPPROTO_TCP and got.getsockname() == listener.getsockname()
+        with socket.create_connection(got.getsockname()[:2], timeout=5):
+            accepted, _ = got.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP  # what asyncio checks before setting TCP_NODELAY
+        got.close()
+    finally:
+        listener.close()
