@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from corridor.extract import prefilter
 from corridor.extract.document import Doc
 
 ACTORS_FILE = Path(__file__).with_name("data") / "actors.yaml"
@@ -76,7 +77,7 @@ class ActorMatcher:
         # Longest alias first so "Islamic State Khorasan" wins over "Islamic State".
         parts = sorted(names, key=len, reverse=True)
         self._alias = {self._key(k): v for k, v in names.items()}
-        self._re = re.compile(r"(?<![\w-])(" + "|".join(self._pattern(p) for p in parts) + r")(?![\w-])")
+        self._re = prefilter.compile(r"(?<![\w-])(" + "|".join(self._pattern(p) for p in parts) + r")(?![\w-])")
 
     @staticmethod
     def _key(s: str) -> str:
@@ -105,7 +106,7 @@ def get_matcher() -> ActorMatcher:
     return ActorMatcher(load_actors())
 
 
-CLAIM = re.compile(
+CLAIM = prefilter.compile(
     r"\b(claimed\s+(?:the\s+)?responsibility|claimed\s+(?:the|this|that)\s+(?:attack|bombing|blast|killing|assault)"
     r"|claiming\s+responsibility|took\s+responsibility|accepted\s+responsibility|owned\s+(?:up\s+)?(?:the\s+)?"
     r"(?:attack|responsibility)|responsibility\s+(?:for\s+the\s+\w+\s+)?was\s+claimed|has\s+claimed|had\s+claimed"
@@ -117,7 +118,7 @@ CLAIM = re.compile(
     r"statement|spokes\w+))",
     re.I,
 )
-NO_CLAIM = re.compile(
+NO_CLAIM = prefilter.compile(
     r"\b(neither\s+(?:group\s+|of\s+them\s+)?(?:had\s+|has\s+)?(?:yet\s+)?claimed|none\s+of\s+(?:the\s+|them\s+)?"
     r"(?:groups?\s+)?(?:had\s+|has\s+)?claimed|nobody\s+(?:has\s+|had\s+)?claimed|"
     r"no\s+(?:group|one|organisation|organization|militant\s+group|outfit)\s+(?:has\s+|had\s+)?(?:yet\s+|so\s+far\s+|immediately\s+)?"
@@ -125,12 +126,14 @@ NO_CLAIM = re.compile(
     r"|not\s+(?:yet\s+)?claimed|(?:remained|remains|went)\s+unclaimed|did\s+not\s+claim|yet\s+to\s+(?:be\s+)?claim)",
     re.I,
 )
-DENY = re.compile(
+DENY = prefilter.compile(
     r"\b(denied|denies|disowned|disowns|distanced\s+itself|nothing\s+to\s+do\s+with|not\s+involved|"
     r"no\s+involvement|rejected\s+(?:the\s+)?claim)\b",
     re.I,
 )
-BLAME = re.compile(r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I)
+BLAME = prefilter.compile(
+    r"\b(blamed|suspected|attributed|accused|believed\s+to\s+be|linked\s+to|behind\s+the)\b", re.I
+)
 
 
 def claim_flags(text: str) -> set[str]:

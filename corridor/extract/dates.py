@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from corridor.extract import prefilter
 from corridor.extract.document import Doc
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
@@ -30,41 +31,41 @@ _WD = r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _YEAR = r"((?:19|20)\d\d)"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("iso", re.compile(rf"\b{_YEAR}-(\d\d)-(\d\d)\b")),
-    ("dmy_num", re.compile(rf"\b(\d{{1,2}})[/.](\d{{1,2}})[/.]{_YEAR}\b")),
+    ("iso", prefilter.compile(rf"\b{_YEAR}-(\d\d)-(\d\d)\b")),
+    ("dmy_num", prefilter.compile(rf"\b(\d{{1,2}})[/.](\d{{1,2}})[/.]{_YEAR}\b")),
     # (Wednesday,) November 13(, 2024)  |  (Wednesday,) 13 November (2024)
-    ("wd_mdy", re.compile(rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_MON}\s+{_DAY}\b(?:,?\s+{_YEAR})?", re.I)),
+    ("wd_mdy", prefilter.compile(rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_MON}\s+{_DAY}\b(?:,?\s+{_YEAR})?", re.I)),
     (
         "wd_dmy",
-        re.compile(
+        prefilter.compile(
             rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_DAY}(?:\s*[/-]\s*\d{{1,2}})?\s+(?:of\s+)?{_MON}\b(?:,?\s+{_YEAR})?", re.I
         ),
     ),
     (
         "rel_month",
-        re.compile(
+        prefilter.compile(
             rf"\b(last|this|earlier\s+this|in|since|until|by|during|early|late|mid-?)\s+{_MON}(?:\s+{_YEAR})?\b",
             re.I,
         ),
     ),
-    ("month_year", re.compile(rf"\b{_MON},?\s+{_YEAR}\b", re.I)),
+    ("month_year", prefilter.compile(rf"\b{_MON},?\s+{_YEAR}\b", re.I)),
     (
         "weekday",
-        re.compile(
+        prefilter.compile(
             rf"\b(last\s+|this\s+|on\s+|late\s+|early\s+)?{_WD}(\s+(?:morning|afternoon|evening|night))?\b",
             re.I,
         ),
     ),
     (
         "relative",
-        re.compile(
+        prefilter.compile(
             r"\b(yesterday|today|tonight|this\s+morning|this\s+afternoon|this\s+evening|last\s+night|earlier\s+today"
             r"|(\w+)\s+(days?|weeks?|months?|years?)\s+ago|last\s+week|earlier\s+this\s+week|this\s+week|last\s+month|earlier\s+this\s+month"
             r"|this\s+month|last\s+year|earlier\s+this\s+year|this\s+year)\b",
             re.I,
         ),
     ),
-    ("year", re.compile(rf"\b(in|since|during|of|until|by|from|early|late|mid-?)?\s*{_YEAR}\b(?!-\d)", re.I)),
+    ("year", prefilter.compile(rf"\b(in|since|during|of|until|by|from|early|late|mid-?)?\s*{_YEAR}\b(?!-\d)", re.I)),
 ]
 _NUMWORDS = {
     "one": 1,
@@ -294,13 +295,13 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
 
 
 # "QUETTA, Nov 10 (Frontier Wire) -": the dateline gives the report's date, not the event's.
-DATELINE = re.compile(
+DATELINE = prefilter.compile(
     r"^[A-Z][A-Za-z .'-]{1,40},\s*[^()\n]{0,30}?\((?:[^)]{1,40})\)\s*[-–—:]|^[A-Z][A-Z .'-]{1,40},"
     r"\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,8})(?:,?\s+\d{4})?\s*[-–—:]"
 )
 
 
-SPEECH_DATE = re.compile(
+SPEECH_DATE = prefilter.compile(
     r"\b(?:said|says|told\s+\w+|stated|announced|reported|confirmed|added|statement|"
     r"spokes\w+\s+said)\s+(?:late\s+|early\s+)?(?:on\s+)?$",
     re.I,

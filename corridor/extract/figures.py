@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corridor.extract import prefilter
 from corridor.extract.document import Doc
 
 NUMBER_WORDS = {
@@ -143,12 +144,12 @@ _STOPMOD = (
     # a modifier is never itself a count: "five months after three Chinese teachers" is two phrases
     rf"(?!(?:{_NUM})(?![\w-]))"
 )
-NP_RE = re.compile(
+NP_RE = prefilter.compile(
     rf"(?<![\w-])(?<!no\s)(?:(?P<q>{_QUAL})\s+)?(?P<n>{_NUM})"
     rf"(?:\s+(?P<mods>(?:{_STOPMOD}[A-Za-z][\w'-]*\s+){{0,3}})(?P<noun>{VICTIM_NOUNS}))?(?![\w-])",
     re.I,
 )
-PRONOUN_NP = re.compile(
+PRONOUN_NP = prefilter.compile(
     rf"(?:\b(?:their|his|her|its|the)\s+|^\W*(?=\w+\s+\w+\s+(?:was|is|had|has|reportedly|also)\b))"
     rf"(?P<mods>(?:{_NAT_RE}|pakistani|local|bus|train|van|car|security|private)\s+)?"
     r"(?P<noun>driver|guard|interpreter|translator|cook|colleague|conductor|pilot|watchman|gunner|engineer|guide|"
@@ -157,13 +158,13 @@ PRONOUN_NP = re.compile(
 )
 
 # Verb forms: 'L' ties to the phrase on its left, 'R' to the one on its right.
-KILL_L = re.compile(
+KILL_L = prefilter.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|all\s+)?)?"
     r"(?:killed|martyred|shot\s+dead|gunned\s+down|slain|dead|died|perished|lost\s+(?:their|his|her)\s+lives?"
     r"|KIA|embraced\s+martyrdom|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
     re.I,
 )
-KILL_R = re.compile(
+KILL_R = prefilter.compile(
     r"\b(?:put\s+the\s+(?:dead|death\s+toll|toll|number\s+of\s+(?:dead|deaths))\s+at|shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
     r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
     r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|toll\b[^.;]{0,80}?\b(?:rose|risen|climbed|"
@@ -172,35 +173,35 @@ KILL_R = re.compile(
     r"deceased|victims|fatalities)\s+(?:were|was|are|is|included))\b",
     re.I,
 )
-INJ_L = re.compile(
+INJ_L = prefilter.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
     r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|WIA|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
     r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured)|(?:being\s+)?treated\s+for\s+(?:their\s+|"
     r"his\s+|her\s+)?(?:injuries|wounds)|hospitali[sz]ed|admitted\s+to\s+(?:the\s+)?hospital)\b",
     re.I,
 )
-INJ_R = re.compile(
+INJ_R = prefilter.compile(
     r"\b(?:injuring|wounding|injured|wounded|injures|wounds|left|leaving|among\s+the\s+(?:injured|wounded)\s+"
     r"(?:were|was|are|is|included))\b",
     re.I,
 )
-INCLUDING = re.compile(
+INCLUDING = prefilter.compile(
     rf"^\s*,?\s*(?:(?:including|among\s+them|of\s+whom|among\s+whom)\s+(?P<n>{_NUM})|(?P<n2>{_NUM})\s+of\s+(?:them|whom))"
     rf"\s+(?:(?:were|are|was|being)\s+)?(?:an?\s+)?(?P<nat>{_NAT_RE})\b",
     re.I,
 )
 # "a third Chinese national was among the injured", "two guards were among the dead": a share of the toll
-AMONG_LEFT = re.compile(
+AMONG_LEFT = prefilter.compile(
     r"^\s*(?:was|were|are|is)\s+(?:also\s+|reportedly\s+)?among\s+the\s+(?:[\w-]+\s+)?"
     r"(?P<kind>injured|wounded|hurt|dead|killed|fatalities)\b",
     re.I,
 )
 # "two of its nationals had died": the nationals of the embassy or government speaking
-OWN_NATIONALS = re.compile(
+OWN_NATIONALS = prefilter.compile(
     rf"(?<![\w-])(?P<n>{_NUM})\s+of\s+(?:its|their|our)\s+(?:own\s+)?(?P<noun>nationals|citizens)\b",
     re.I,
 )
-NO_CASUALTIES = re.compile(
+NO_CASUALTIES = prefilter.compile(
     # "no one in the convoy or its escort was hurt", "with no harm to any military or civil persons"
     r"\b((?:nobody|no\s+one|none)\s+(?:[\w']+\s+){1,6}?(?:was|were)\s+(?:killed|hurt|injured|harmed)|(?:nobody|no\s+one)\s+(?:else\s+)?(?:died|was\s+hurt|was\s+harmed)|no\s+lives\s+were\s+lost|no\s+fatalities|"
     r"no\s+(?:one|body|casualties|loss\s+of\s+life|injuries|deaths)\s*(?:was|were)?\s*(?:killed|hurt|injured|"
@@ -302,30 +303,30 @@ def _noun_phrases(text: str) -> list[_NP]:
     return out
 
 
-_PEOPLE = re.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
-PARTITIVE_RE = re.compile(
+_PEOPLE = prefilter.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
+PARTITIVE_RE = prefilter.compile(
     rf"(?<![\w-])(?P<n>{_NUM})\s+(?:of\s+(?:them|whom|those)|among\s+them)(?:\s+(?:were|being|was))?"
     rf"(?:\s+(?P<nat>{_NAT_RE})\b(?:\s+(?P<noun>[a-z]+))?)?",
     re.I,
 )
-AMONG_RE = re.compile(
+AMONG_RE = prefilter.compile(
     rf"(?<![\w-])(?P<sub>{_NUM})\s+(?P<subnoun>(?:[\w-]+\s+){{0,2}}?)among\s+(?:the\s+)?(?:at\s+least\s+)?"
     rf"(?P<n>{_NUM})\s+(?:people\s+|persons\s+)?(?P<kind>dead|killed|injured|wounded|hurt)\b",
     re.I,
 )
-OF_THE_DEAD = re.compile(
+OF_THE_DEAD = prefilter.compile(
     rf"(?<![\w-])(?P<sub>{_NUM})\s+of\s+the\s+(?:(?P<n>{_NUM})\s+)?(?P<who>dead|killed|victims|injured|wounded)\s+"
     rf"(?:were|was|are)\s+(?:\w+\s+)?(?P<nat>{_NAT_RE})\b",
     re.I,
 )
-BREAKDOWN = re.compile(r"^\s*(?:people|persons|dead|killed|injured|wounded)?\s*[:(—-]\s*(?P<list>[^.;)]{3,160})")
-_PART_GAP = re.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
-_CHAIN_GAP = re.compile(
+BREAKDOWN = prefilter.compile(r"^\s*(?:people|persons|dead|killed|injured|wounded)?\s*[:(—-]\s*(?P<list>[^.;)]{3,160})")
+_PART_GAP = prefilter.compile(r"^\s*,?\s*(?:including|among\s+them|of\s+whom|incl\.)?\s*$", re.I)
+_CHAIN_GAP = prefilter.compile(
     # "five Chinese nationals working on the dam and their driver": a participle phrase does not end the list
     r"^\s*(?:,\s*)?(?:[a-z]+ing\s+(?:[\w'-]+\s+){0,5}?)?(?:and|as\s+well\s+as|along\s+with|plus|,)\s*$",
     re.I,
 )
-_REL_GAP = re.compile(
+_REL_GAP = prefilter.compile(
     r"^\s*\([^)]{0,100}\)\s*,?\s*$|^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*,?\s*(?:who|that|which)\b[^,.;]{0,60}$|"
     r"^\s*(?:[a-z]+\s+){0,2}$",
     re.I,
@@ -419,7 +420,7 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
     return Figure(kind, total, foreign, nationality, s + offset, e + offset, text[s:e])
 
 
-_CASUALTY_WORDS = re.compile(
+_CASUALTY_WORDS = prefilter.compile(
     r"kill|dead|die|death|injur|wound|hurt|martyr|lives|life|toll|casualt|slain|perish|WIA|KIA|harm|"
     r"treated|hospital|shot|gunned|nobody|no one",
     re.I,

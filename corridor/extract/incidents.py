@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from itertools import pairwise
 
 from corridor.extract import lexicon as lx
+from corridor.extract import prefilter
 from corridor.extract.dates import DateMention, format_date, months_before
 from corridor.extract.document import Doc, Sentence
 from corridor.extract.figures import NUMBER_WORDS, Figure
@@ -33,7 +34,7 @@ FAMILIES = {
     "threat": "threat",
     "other": "other",
 }
-_STRONG_FACILITY = lx.re.compile(
+_STRONG_FACILITY = prefilter.compile(
     r"\b(?:storm|stormed|storming|laid\s+siege|lay\s+siege|besieged?|breached|(?:force|forced|forcing)\s+(?:their|its|his)\s+way|"
     r"complex\s+attack|entered\s+the\s+(?:\w+\s+){0,2}(?:complex|compound|camp|base|"
     r"building|premises|station)|(?:attack|assault|raid)\s+on\s+(?:[\w-]+,?\s+){0,4}(?:naval\s+air\s+station|air\s*base|"
@@ -53,22 +54,22 @@ _STRONG_FACILITY = lx.re.compile(
 
 
 # Field and situation reports: "EVENT: ...", "LOCATION: ...", "CASUALTIES: ...", "CLAIM: none".
-FIELD_KEY = lx.re.compile(
+FIELD_KEY = prefilter.compile(
     r"^\W{0,3}(?P<key>event|incident|what|location|place|where|time|date|when|dtg|casualties|casualty|claim|target|"
     r"method|attribution|perpetrator|who|type)\b[^:\n]{0,24}:\s*",
     lx.I,
 )
-AFTER_EVENT = lx.re.compile(
+AFTER_EVENT = prefilter.compile(
     r"\b(?:after|following|since)\s+(?:the\s+|last\s+\w+'s\s+|\w+day's\s+|a\s+)?(?:[\w-]+\s+){0,3}?"
     r"(?:attacks?|bombings?|blasts?|killings?|assaults?|explosions?)\b",
     lx.I,
 )
-LATEST = lx.re.compile(
+LATEST = prefilter.compile(
     r"\b(?:the\s+latest|this\s+week's|today's|yesterday's|\w+day's|this)\s+(?:[\w-]+\s+)?"
     r"(?:attack|bombing|blast|assault|killing|explosion)\b",
     lx.I,
 )
-NEXT_DAY = lx.re.compile(
+NEXT_DAY = prefilter.compile(
     r"\b(?:the\s+(?:following|next)\s+(?:day|morning|afternoon|evening|night)|a\s+day\s+later|"
     r"the\s+day\s+after)\b",
     lx.I,
@@ -93,7 +94,7 @@ FIELD_SUPPORT = {
 }
 
 
-MOTIVE = lx.re.compile(r"\b(?:revenge|retaliation|reprisal|avenge|avenging)\s+(?:for|of)\b", lx.I)
+MOTIVE = prefilter.compile(r"\b(?:revenge|retaliation|reprisal|avenge|avenging)\s+(?:for|of)\b", lx.I)
 
 
 def classify_sentence(sent: Sentence) -> None:
@@ -389,7 +390,7 @@ def _attach_leading_field_lines(doc: Doc, cands: list[Candidate]) -> None:
             following[0].add(sent, anchor=False)
 
 
-_FIREARMS = lx.re.compile(
+_FIREARMS = prefilter.compile(
     r"\b(?:gunfire|small\s+arms|opened\s+fire|firing|gunm[ae]n|automatic\s+weapons|rifles?|gun\s+battle|"
     r"exchanges?\s+of\s+fire|shot|shooting)\b",
     lx.I,
@@ -447,7 +448,7 @@ _HARM = r"hurt|harmed|injured|killed|wounded|affected"
 # The foreigners came to no harm: their figures are 0, not unknown ("no Chinese citizen was hurt", "no foreign
 # guests were staying at the hotel", "No PRC staff affected", "Chinese officials said no member of their staff
 # was hurt").
-SAFE = lx.re.compile(
+SAFE = prefilter.compile(
     rf"\b(?P<nat>{_SAFE_NAT})\s+(?:\w+\s+){{0,4}}?(?:were|was|are|remained)\s+(?:all\s+)?(?:safe|unharmed|unhurt|"
     rf"not\s+hurt|not\s+harmed|uninjured)\b"
     rf"|\bno\s+(?P<nat2>{_SAFE_NAT})\s+(?:[\w-]+\s+){{0,3}}?(?:(?:was|were|had\s+been|has\s+been|have\s+been)\s+)?"
@@ -459,14 +460,14 @@ SAFE = lx.re.compile(
 )
 
 
-ALL_VICTIMS = lx.re.compile(
+ALL_VICTIMS = prefilter.compile(
     r"\b(?:all|both)\s+(?:(?:the\s+)?(?:\w+\s+)?(?:of\s+the\s+)?)?(?P<who>victims|dead|killed|injured|wounded)\s+"
     r"(?:were|as|are)\s+(?P<nat>Chinese|Japanese|Korean|American|British|foreign(?:ers)?)\b",
     lx.I,
 )
 
 
-WEAK_SOURCE = lx.re.compile(
+WEAK_SOURCE = prefilter.compile(
     r"\b(?:anonymous(?:ly)?|on\s+(?:the\s+)?condition\s+of\s+anonymity|not\s+authori[sz]ed\s+to\s+(?:speak|talk)|"
     r"unconfirmed|unverified|could\s+not\s+be\s+(?:independently\s+)?(?:verified|confirmed))\b",
     lx.I,
@@ -732,7 +733,7 @@ def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     ] == FAMILIES[str(b.event_type)]
 
 
-WAVE_CLAIM = lx.re.compile(
+WAVE_CLAIM = prefilter.compile(
     r"\bclaim(?:ed|s|ing)?\s+(?:responsibility\s+for\s+)?(?:the|all|these|both|a|this)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:wave|series|string|spate|attacks|assaults|bombings|raids)\b",
     lx.I,
@@ -819,13 +820,13 @@ def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence]
 
 
 # "..., and a suicide car bombing in March near Besham ...": the point where a second event is told
-_ENUM_SPLIT = lx.re.compile(
+_ENUM_SPLIT = prefilter.compile(
     r"(?:,\s*|;\s*)(?:and\s+|while\s+|whereas\s+)?(?=(?:the|a|an|another)\s+(?:[\w-]+\s+){0,4}?"
     r"(?:bombing|attack|blast|shooting|stabbing|explosion|assault|ambush|raid|hijacking|kidnapping|killing|abduction)\b)",
     lx.I,
 )
 # "The two attacks he referred to were ...": an introduction to the list, not an aggregate
-_ENUM_INTRO = lx.re.compile(
+_ENUM_INTRO = prefilter.compile(
     r"^\W*(?:the|these|both)\s+(?:two|three|four)?\s*(?:attacks|bombings|incidents|assaults)\b[^,;:]{0,40}?"
     r"\b(?:were|are)\b\s*:?\s*",
     lx.I,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from corridor.extract import prefilter
+
 I = re.I
 
 # A violent event is being talked about.
-TRIGGER = re.compile(
+TRIGGER = prefilter.compile(
     r"\b(bomb(?:s|ing|ings|ed|er|ers)?|blasts?|explosions?|exploded|explosives?|IEDs?|grenades?|detonat\w+|"
     r"suicide|gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:[\w.-]+\s+){0,3}(?:rounds|shots|bullets)|shootings?|fired\s+(?:at|on|upon)|firing|shooting|shot|ambush\w*|attack(?:s|ed|ers?)?|"
     r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|stabb\w*|"
@@ -23,18 +25,18 @@ _EVENT_NOUN = (
     r"stabbing|VBIED|IED)\b"
 )
 # An event introduced as new to the reader: "a blast", "gunmen opened fire", "killed".
-INTRODUCES = re.compile(
+INTRODUCES = prefilter.compile(
     rf"\b(?:a|an)\s+{_EVENT_NOUN}|\b(?:exploded|went\s+off|opened\s+fire|stormed|ambushed|attacked|shot|"
     r"kidnapped|abducted|hijacked|detonated|blew\s+(?:himself|herself|themselves)\s+up|rammed|struck|targeted|"
     r"killed|killing|injured|injuring|wounded|wounding|martyred|gunned\s+down)\b",
     I,
 )
 # An event referred to as already known: "the attack", "yesterday's bombing".
-REFERS = re.compile(rf"\b(?:the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+{_EVENT_NOUN}", I)
-SPECIFIC = re.compile(f"(?:{INTRODUCES.pattern})|(?:{REFERS.pattern})", I)
+REFERS = prefilter.compile(rf"\b(?:the|this|that|yesterday's|today's|last\s+\w+'s|\w+day's)\s+{_EVENT_NOUN}", I)
+SPECIFIC = prefilter.compile(f"(?:{INTRODUCES.pattern})|(?:{REFERS.pattern})", I)
 
 # Background: aggregates, trends and generic talk of attacks (not one incident).
-AGGREGATE = re.compile(
+AGGREGATE = prefilter.compile(
     r"\b(?:over|in|during|within)\s+the\s+(?:past|last|previous)\s+(?:decade|few\s+years|\w+\s+years|years|months|"
     r"\w+\s+months|year)|\bsince\s+(?:19|20)\d\d|\bsince\s+(?:the\s+)?(?:start|beginning|launch)|so\s+far\s+this\s+year|"
     r"this\s+year\s+alone|in\s+recent\s+(?:years|months|weeks|times)|\b(?:a|the)\s+(?:series|string|spate|wave|"
@@ -47,14 +49,14 @@ AGGREGATE = re.compile(
     I,
 )
 # Hypothetical or future: not an incident that happened.
-MODAL = re.compile(
+MODAL = prefilter.compile(
     r"\b(?:could|would|might|may|plans?\s+to|planning\s+to|threat\s+of|risk\s+of|fears?\s+of|"
     r"prevent(?:ed|ing)?|foiled|thwarted|averted)\b",
     I,
 )
-FOILED = re.compile(r"\b(?:foiled|thwarted|averted|defused|prevented)\b", I)
+FOILED = prefilter.compile(r"\b(?:foiled|thwarted|averted|defused|prevented)\b", I)
 # The sentence refers back to an earlier event.
-BACKREF = re.compile(
+BACKREF = prefilter.compile(
     r"\b(?:(?:targeted|attacked|hit|struck)\s+before\b|in\s+the\s+past\b|follows?|following(?!\s+(?:day|morning|afternoon|evening|night|week))|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
     r"(?:weeks|months|days|years|a\s+year|a\s+month|a\s+week)\s+after|previous(?:ly)?|earlier\s+(?:attack|bombing|incident|"
     r"assault)|last\s+(?:year|month|January|February|March|April|May|June|July|August|September|October|November|"
@@ -63,12 +65,12 @@ BACKREF = re.compile(
     I,
 )
 # "comes five months after three teachers were killed": the trigger after the cue is another, earlier event.
-RELATIVE_TO = re.compile(
+RELATIVE_TO = prefilter.compile(
     r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)"
     r"\s+(?P<unit>days?|weeks?|months?|years?)\s+(?:after|since|before)\b",
     I,
 )
-NEW_EVENT = re.compile(
+NEW_EVENT = prefilter.compile(
     r"\b(?:in\s+(?:a|another)\s+(?:separate|similar|different)?\s*(?:incident|attack)|separately|"
     r"in\s+another|another\s+(?:attack|blast|bombing|incident|explosion)|elsewhere)\b",
     I,
@@ -78,7 +80,7 @@ NEW_EVENT = re.compile(
 TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     (
         "hijacking",
-        re.compile(
+        prefilter.compile(
             r"\bhijack\w*|\b(?:train|bus|plane|aircraft|passengers)\b[^.]{0,60}\bhostages?\b|"
             r"\bhostages?\b[^.]{0,60}\b(?:train|bus|passengers)\b",
             I,
@@ -86,11 +88,11 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "kidnapping",
-        re.compile(r"\b(?:kidnap\w*|abduct\w*|taken\s+hostage|held\s+hostage|whisked\s+away)\b", I),
+        prefilter.compile(r"\b(?:kidnap\w*|abduct\w*|taken\s+hostage|held\s+hostage|whisked\s+away)\b", I),
     ),
     (
         "suicide_bombing",
-        re.compile(
+        prefilter.compile(
             r"\bsuicide\s+(?:bomb\w*|attack\w*|blast|car|vest|jacket|vehicle|explosion|"
             r"squad|assault|VBIED|IED)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
             r"\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b",
@@ -99,7 +101,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "attack_on_facility",
-        re.compile(
+        prefilter.compile(
             r"\b(?:stormed|storming|laid\s+siege|besieged|breached|entered|forced\s+their\s+way\s+into|complex\s+attack|"
             r"attack(?:ed)?\s+(?:on\s+)?(?:the|a)\s+(?:\w+\s+){0,3}(?:camp|base|complex|compound|consulate|airbase|"
             r"air\s+base|cantonment|naval\s+(?:air\s+)?station|garrison|headquarters|office|port|facility|installation|plant|"
@@ -110,7 +112,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "bombing",
-        re.compile(
+        prefilter.compile(
             r"\b(?:bomb(?:s|ing|ings|ed)?|blasts?|explosions?|exploded|explosives?|IEDs?|"
             r"improvised\s+explosive|grenades?|detonat\w+|landmine|mine\s+blast|rockets?|mortars?|VBIEDs?|"
             r"magnetic\s+bomb|sticky\s+bomb)\b",
@@ -119,7 +121,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "targeted_killing",
-        re.compile(
+        prefilter.compile(
             r"\b(?:shot\s+dead|gunned\s+down|assassinat\w+|target(?:ed)?\s+killings?|"
             r"killed\s+in\s+a\s+targeted|shot\s+and\s+killed)\b",
             I,
@@ -127,7 +129,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "armed_assault",
-        re.compile(
+        prefilter.compile(
             r"\b(?:gunm[ae]n|gunfire|opened\s+fire|fired\s+(?:at|on|upon)|firing|shooting|"
             r"shot|ambush\w*|gun\s+battle|armed\s+(?:men|assailants|attackers|group|gang|militants)|assault\w*|"
             r"fired\s+(?:[\w.-]+\s+){0,3}(?:rounds|shots|bullets)|"
@@ -137,7 +139,7 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "threat",
-        re.compile(
+        prefilter.compile(
             r"\b(?:threat(?:s|ened|ening)?\s+(?:to\s+attack|letter|call)|warned\s+of\s+attacks|"
             r"bomb\s+threat|hoax)\b",
             I,
@@ -146,18 +148,18 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 # Diplomacy, statements, policy: events, not incidents.
-MEETING = re.compile(
+MEETING = prefilter.compile(
     r"\b(?:met|meeting|meets|talks|held\s+talks|summit|conference|sidelines|visit(?:ed|ing|s)?|"
     r"delegation|dialogue|discussions?|discussed|discussing)\b",
     I,
 )
-STATEMENT = re.compile(
+STATEMENT = prefilter.compile(
     r"\b(?:said|says|stated|statement|pledged|pledges|assured|affirmed|condemned|condemns|urged|"
     r"urges|emphasi[sz]ed|stressed|announced|vowed|expressed|called\s+(?:on|for)|spokes(?:person|man|woman)|"
     r"told\s+reporters|press\s+conference|highlighted|acknowledged|underscored)\b",
     I,
 )
-POLICY = re.compile(
+POLICY = prefilter.compile(
     r"\b(?:approved|signed|agreement|memorandum|MoU|policy|plan|framework|deploy(?:ed|ment)?|"
     r"standard\s+operating\s+procedures|SOPs?|security\s+force|special\s+security\s+division|"
     r"budget|allocated|initiative)\b",

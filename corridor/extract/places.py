@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corridor.extract import prefilter
 from corridor.extract.document import Doc
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
-LOCATIVE = re.compile(
+LOCATIVE = prefilter.compile(
     r"(?:\b(?:in|at|near|outside|inside|on|along|close\s+to|off|around|outskirts\s+of|area\s+of|district\s+of)\s+"
     r"(?:the\s+)?"
     r"(?:\w+\s+){0,2})$",
     re.I,
 )
 # "said in Islamabad", "a statement issued in Beijing", "officials in Quetta told", "the Chinese embassy said"
-SPEECH_BEFORE = re.compile(
+SPEECH_BEFORE = prefilter.compile(
     r"\b(?:said|says|stated|statement|told|spokes\w*|officials?|embassy|ministry|office|conference|briefing|"
     r"interview|reporters|issued|announced|condemned|talks|meeting|met|summit|visit\w*|sidelines|delegation)"
     r"(?:\s+\w+){0,3}\s+(?:in|at|from)\s+(?:the\s+)?$",
@@ -24,7 +25,7 @@ SPEECH_BEFORE = re.compile(
 # Places that are not where the event happened: where the wounded were taken, where victims worked or were
 # travelling, where they came from ("taken to hospitals in Peshawar", "engineers working on the Dasu dam",
 # "travelling from Islamabad to their camp at Dasu", "Sepoy Khan, 35, from Khairpur").
-ASIDE_BEFORE = re.compile(
+ASIDE_BEFORE = prefilter.compile(
     r"(?:\b(?:taken|shifted|moved|rushed|airlifted|flown|referred|transferred|evacuated|brought|admitted)\b[^;.]{0,60}?"
     r"\b(?:to|in)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}"
     r"|\bhospitals?\s+(?:in|at|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,1}"
@@ -35,12 +36,12 @@ ASIDE_BEFORE = re.compile(
     re.I,
 )
 # a list item of a situation report: "2.1 MUSAKHEL - ...", "a. 20 MAR - GWADAR: ..." (not a dateline)
-HEADING_BEFORE = re.compile(
+HEADING_BEFORE = prefilter.compile(
     r"^\s*(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?"
     r"|(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+)?\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)$"
 )
-HEADING_AFTER = re.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
-_NOT_PLACE_AFTER = re.compile(
+HEADING_AFTER = prefilter.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
+_NOT_PLACE_AFTER = prefilter.compile(
     r"^(?:-(?:bound|based|registered|made|born|origin)\b|\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|"
     r"Chamber|Press\s+Club|Stock\s+Exchange\s+index|Kings|Zalmi|Qalandars|United|Gladiators|Sultans|Nala|Nallah|"
     r"Nullah|Khwar|Stream|Creek|Express|Mail)\b)"
