@@ -228,7 +228,12 @@ def bench_api(incidents: int, clients: list[int], seconds: int, server_workers: 
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base)
-            print(f"  corridor serve --workers {server_workers}; wrk -d{seconds}s per run, {os.cpu_count()} CPUs")
+            from corridor.web.admission import configured_limit
+
+            print(
+                f"  corridor serve --workers {server_workers} (each admitting {configured_limit()} requests at once); "
+                f"wrk -d{seconds}s per run, {os.cpu_count()} CPUs"
+            )
             for kind in ("list", "show"):
                 script = tmp / f"{kind}.lua"
                 script.write_text(

@@ -108,3 +108,66 @@ def test_clustering_equals_comparing_every_pair() -> None:
         rng.shuffle(pool)
         assert _ids(cluster(pool)) == expected, seed  # and input order does not matter
         assert len(expected) < len(pool)  # the pools are dense enough to merge something
+
+
+def _spread_pool(rng: random.Random, n: int) -> list[MentionView]:
+    """Mentions anywhere from the equator to the far north (where a degree of longitude is short), some without
+    coordinates or province, many sharing days and provinces: the spatial buckets' hardest cases."""
+    provinces = ["Balochistan", "Sindh", "Khyber Pakhtunkhwa", "Punjab", None]
+    out = []
+    for i in range(n):
+        lat = rng.choice([rng.uniform(-5, 70), 30.0 + rng.choice([-0.001, 0.0, 0.999, 1.0]), 68.5])
+        lon = rng.choice([rng.uniform(-10, 80), 67.0 + rng.choice([-0.001, 0.0, 0.999]), 179.9, -179.9])
+        precision = rng.choices(["day", "month", "year", None], weights=[6, 2, 1, 1])[0]
+        d = date(2024, 1, 1) + timedelta(days=rng.randrange(40))
+        if precision == "month":
+            d = d.replace(day=1)
+        elif precision == "year":
+            d = date(d.year, 1, 1)
+        has_point = rng.random() < 0.9
+        out.append(
+            MentionView(
+                id=f"s{i:04d}",
+                document_id=f"d{rng.randrange(n // 3 + 1)}",
+                ordinal=0,
+                published=None,
+                fetched_at=datetime(2024, 1, 1, tzinfo=UTC),
+                sha256=f"{rng.getrandbits(64):016x}",
+                event_type=rng.choice([*TYPES, "targeted_killing", "attack_on_facility", "other"]),
+                date=d if precision else None,
+                date_precision=precision,
+                lat=lat if has_point else None,
+                lon=lon if has_point else None,
+                geo_precision=rng.choice(["point", "city", "district", "province", "country", None]),
+                province=rng.choice(provinces),
+                country="Pakistan",
+                is_new=True,
+                confidence=0.8,
+            )
+        )
+    # neighbours across cell edges and across the antimeridian's cells, within every radius
+    for i, m in enumerate(list(out[: n // 4])):
+        if m.lat is not None and m.lon is not None:
+            dlat, dlon = rng.uniform(-0.7, 0.7), rng.uniform(-1.5, 1.5)
+            out.append(
+                MentionView(
+                    **{
+                        **m.__dict__,
+                        "id": f"t{i:04d}",
+                        "document_id": f"e{i}",
+                        "lat": m.lat + dlat,
+                        "lon": m.lon + dlon,
+                        "sha256": f"{rng.getrandbits(64):016x}",
+                    }
+                )
+            )
+    return out
+
+
+def test_clustering_equals_comparing_every_pair_on_spread_pools() -> None:
+    for seed in range(10):
+        rng = random.Random(100 + seed)
+        pool = _spread_pool(rng, rng.choice([40, 150, 300]))
+        expected = _ids(reference(pool))
+        assert _ids(cluster(pool)) == expected, seed
+        assert len(expected) < len(pool)
