@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,13 @@ HTTP_REQUESTS = Counter(
     "HTTP requests answered, by route template and status.",
     ["method", "route", "status"],
     registry=REGISTRY,
+)
+REQUESTS_WAITING = Gauge(
+    "corridor_http_requests_waiting",
+    "HTTP requests waiting for their turn in a server process (CORRIDOR_MAX_CONCURRENCY are admitted at once): "
+    "persistently above zero, the server needs more workers or cores.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 DOCUMENTS = Counter(
     "corridor_documents_ingested",

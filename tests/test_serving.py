@@ -446,17 +446,22 @@ def test_admission_lets_a_few_requests_in_at_once_and_never_holds_the_probes() -
         inside -= 1
 
     gate = Admission(app, limit=3)
+    from corridor import telemetry
+
+    before = telemetry.REQUESTS_WAITING._value.get()
 
     async def run() -> None:
         calls = [asyncio.create_task(gate({"type": "http", "path": "/api/v1/x"}, None, None)) for _ in range(10)]
         await asyncio.sleep(0.05)
-        assert most == 3  # seven wait their turn
+        assert most == 3  # seven wait their turn, and /metrics says so
+        assert telemetry.REQUESTS_WAITING._value.get() - before == 7
         await asyncio.wait_for(gate({"type": "http", "path": "/healthz"}, None, None), 1)  # not behind them
         release.set()
         await asyncio.wait_for(asyncio.gather(*calls), 5)
 
     asyncio.run(run())
     assert most == 3 and inside == 0 and probes == ["/healthz"]
+    assert telemetry.REQUESTS_WAITING._value.get() == before
 
 
 def test_admission_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,8 @@ import weakref
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from corridor import telemetry
+
 DEFAULT = 4
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -52,5 +54,15 @@ class Admission:
         gate = self._gates.get(loop)
         if gate is None:
             gate = self._gates[loop] = asyncio.Semaphore(self.limit)
-        async with gate:
+        if gate.locked():
+            telemetry.REQUESTS_WAITING.inc()
+            try:
+                await gate.acquire()
+            finally:
+                telemetry.REQUESTS_WAITING.dec()
+        else:
+            await gate.acquire()
+        try:
             await self.app(scope, receive, send)
+        finally:
+            gate.release()
