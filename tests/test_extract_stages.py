@@ -544,3 +544,52 @@ def test_listed_event_without_a_place_takes_the_city_of_the_passage() -> None:
     )
     got = sorted((i.date, i.place.city, i.event_type) for i in res.incidents)
     assert got == [("2024-03", "Peshawar", "bombing"), ("2024-06-02", "Peshawar", "armed_assault")]
+
+
+# --- places no gazetteer lists, tied by the text to a known district or city ---
+
+
+@pytest.mark.parametrize(
+    ("sentence", "city", "district", "precision"),
+    [
+        (
+            "Gunmen ambushed a van in the Tarkai Kalay area of Lower Kurram on Monday.",
+            "Tarkai Kalay",
+            "Kurram",
+            "district",
+        ),
+        ("A bomb hit a Levies vehicle at Sheikh Wasil in Zhob district on Monday.", "Sheikh Wasil", "Zhob", "district"),
+        ("Militants blocked the highway near Gidarband (Kalat) on Monday night.", "Gidarband", "Kalat", "district"),
+        ("A grenade was thrown at a shop in the Pashtunabad area of Quetta on Monday.", "Quetta", "Quetta", "city"),
+    ],
+)
+def test_an_unlisted_village_takes_its_districts_place(sentence: str, city: str, district: str, precision: str) -> None:
+    res = extract_text("Attack\n" + sentence + " Two people were killed, police said.", date(2025, 6, 4))
+    assert len(res.incidents) == 1
+    place = res.incidents[0].place
+    assert (place.city, place.district, place.precision) == (city, district, precision)
+    assert place.lat is not None and place.province is not None
+
+
+def test_an_unlisted_village_is_recognised_where_it_recurs() -> None:
+    res = extract_text(
+        "Four die in Tarkai Kalay ambush\nGunmen fired on a passenger coach in the Tarkai Kalay area of Lower "
+        "Kurram on Monday, killing four travellers. Tarkai Kalay has seen two such attacks this year.",
+        date(2025, 6, 4),
+    )
+    assert [i.place.city for i in res.incidents] == ["Tarkai Kalay"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Police said the killing of Ahmed Raza Khan in Kech district was a targeted attack.",
+        "Gunmen attacked the Deputy Commissioner of Kech district on Monday, killing two guards.",
+        "A bomb went off near Government High School in Kech district on Monday, killing two people.",
+        "Two soldiers were killed in the Cantonment area of Bannu on Monday.",
+    ],
+)
+def test_people_and_institutions_are_not_villages(sentence: str) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
+    assert all(not i.place.city or i.place.city in ("Turbat", "Bannu") for i in res.incidents)
+    assert all(i.place.precision != "district" or i.place.city is None for i in res.incidents)

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from corridor.extract import prefilter
-from corridor.extract.document import Doc
+from corridor.extract.document import Doc, Sentence
+from corridor.extract.unlisted import recurrences, unlisted_before
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
 LOCATIVE = prefilter.compile(
@@ -101,19 +102,41 @@ def tag_places(doc: Doc) -> Doc:
         if p.province:
             provinces[p.province] = provinces.get(p.province, 0) + 1
     doc.context_provinces = provinces
+    unlisted: dict[str, Place] = {}
     for sidx, pm in raw:
         sent = doc.sentences[sidx]
         place = _choose(pm.candidates, provinces, unambiguous)
-        # a heading place ("2.1 MUSAKHEL - highway attacked", "BELA (Lasbela): ...") is where the line's event was
-        heading = bool(HEADING_BEFORE.match(sent.text[: pm.start]) and HEADING_AFTER.match(sent.text[pm.end :]))
-        # a row of an incident log laid out as a table: its place column is where the row's event happened
-        heading = heading or sent.text.count("|") >= 3
-        locative = heading or bool(LOCATIVE.search(sent.text[: pm.start]))
-        speech = bool(SPEECH_BEFORE.search(sent.text[: pm.start]) or place.kind == "facility:diplomatic")
-        aside = not heading and bool(ASIDE_BEFORE.search(sent.text[max(0, pm.start - 120) : pm.start]))
-        sent.places.append(
-            PlaceMention(
-                pm.start + sent.start, pm.end + sent.start, pm.text, place, pm.candidates, locative, speech, aside
-            )
-        )
+        _mention(sent, pm.start, pm.end, place, pm.candidates)
+        got = unlisted_before(sent.text, pm.start, pm.end, place)
+        if got is not None:
+            start, end, village = got
+            taken = [(p.start - sent.start, p.end - sent.start) for p in sent.places]
+            taken += [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
+            if all(end <= s or start >= e for s, e in taken):
+                _mention(sent, start, end, village, (village,))
+                unlisted.setdefault(village.name, village)
+    if unlisted:
+        # a village the report has placed is recognised wherever it recurs ("the Mandori ambush")
+        for sent in doc.sentences:
+            taken = [(p.start - sent.start, p.end - sent.start) for p in sent.places]
+            taken += [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
+            for start, end, village in recurrences(sent.text, unlisted, taken):
+                _mention(sent, start, end, village, (village,))
+        for sent in doc.sentences:
+            sent.places.sort(key=lambda p: p.start)
     return doc
+
+
+def _mention(sent: Sentence, start: int, end: int, place: Place, candidates: tuple[Place, ...]) -> None:
+    """Record a place found at sent.text[start:end], with how the sentence introduces it."""
+    text = sent.text
+    # a heading place ("2.1 MUSAKHEL - highway attacked", "BELA (Lasbela): ...") is where the line's event was
+    heading = bool(HEADING_BEFORE.match(text[:start]) and HEADING_AFTER.match(text[end:]))
+    # a row of an incident log laid out as a table: its place column is where the row's event happened
+    heading = heading or text.count("|") >= 3
+    locative = heading or bool(LOCATIVE.search(text[:start]))
+    speech = bool(SPEECH_BEFORE.search(text[:start]) or place.kind == "facility:diplomatic")
+    aside = not heading and bool(ASIDE_BEFORE.search(text[max(0, start - 120) : start]))
+    sent.places.append(
+        PlaceMention(start + sent.start, end + sent.start, text[start:end], place, candidates, locative, speech, aside)
+    )

@@ -130,6 +130,7 @@ _STOP = frozenset(
 _KIND_RANK = {
     "facility": 6,
     "neighbourhood": 5,
+    "locality": 5,  # a place the text defines inside a known one ("the Mandori area of Kurram")
     "town": 4,
     "city": 4,
     "village": 4,
@@ -160,6 +161,7 @@ class Place:
     city: str | None
     population: int
     aliases: tuple[str, ...] = ()
+    approx: GeoPrecision | None = None  # coordinates borrowed from a coarser place (an unlisted village's district)
 
     @property
     def base_kind(self) -> str:
@@ -167,6 +169,8 @@ class Place:
 
     @property
     def precision(self) -> GeoPrecision:
+        if self.approx is not None:
+            return self.approx
         k = self.base_kind
         if k in ("facility", "neighbourhood"):
             return GeoPrecision.POINT

@@ -1,0 +1,126 @@
+"""Places no gazetteer lists: a village or locality that the text itself ties to a known district or city.
+
+Attacks happen on open roads and in villages ("in the Mandori area of Lower Kurram", "at Khanozai in Pishin
+district", "near Mangochar (Kalat)") that no bundled gazetteer can list exhaustively: GeoNames' populated
+places for Pakistan carry no population for most villages, and ACLED and GTD code such events at the named
+village with the district's coordinates when the village cannot be located. The text's own construction says
+what the unknown name is: a locality of the known place that follows it. This stage reads those constructions
+and makes a place of the name, in the known place's hierarchy, with the precision its coordinates really
+have (the district's or the city's, never a point). A name so defined is then recognised wherever it recurs in
+the same report ("the Mandori ambush").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from corridor.extract import prefilter
+from corridor.geo.gazetteer import Place
+from corridor.model.enums import GeoPrecision
+
+_NAME = r"(?P<name>[A-Z][a-z'’]{2,}(?:[- ][A-Z][a-z'’]{2,}){0,2})"
+_LOC = r"\b(?:in|at|near|outside|inside|around|off)\s+(?:the\s+)?"
+# "of" and "on" introduce people as often as places ("the killing of Ahmed Khan in Kech district"): only
+# before an explicit "area of" do they introduce a locality
+_LOC_AREA = r"\b(?:in|at|near|outside|inside|around|on|off|from|of)\s+(?:the\s+)?"
+_PART = r"(?:(?:Upper|Lower|North|South|Central|East|West|Northern|Southern)\s+)?"
+_AREA = (
+    r"(?:area|areas|village|town|tehsil|locality|valley|region|neighbourhood|neighborhood|sub-?division|"
+    r"union\s+council|hamlet|settlement|outskirts)"
+)
+_KIND_WORD = re.compile(r"\s+(?P<word>area|village|town|tehsil|locality|valley)\b", re.I)
+
+# "in the Mandori area of Lower Kurram", "Sur-Dakai village near Zhob"
+AREA_OF = prefilter.compile(_LOC_AREA + _NAME + r"\s+" + _AREA + r"\s+(?:of|in|near)\s+(?:the\s+)?" + _PART + r"$")
+# "at Khanozai in Pishin district", "Chodhwan, Dera Ismail Khan district", "near Mangochar (Kalat)"
+IN_DISTRICT = prefilter.compile(
+    _LOC + _NAME + r"(?:\s+" + _AREA + r")?(?:,\s+|\s+(?:in|of)\s+(?:the\s+)?)" + _PART + r"$"
+)
+IN_PARENS = prefilter.compile(_LOC + _NAME + r"(?:\s+" + _AREA + r")?\s*\(\s*$")
+DISTRICT_AFTER = re.compile(r"^\s+(?:district|tehsil|agency|division)\b", re.I)
+PARENS_AFTER = re.compile(r"^(?:\s+district)?\s*\)")
+
+# words that open a name-like phrase but never a village: parts of towns, institutions, calendar words
+_NOT_NAME_WORDS = (
+    "cantonment cantt saddar sadar city main old new industrial commercial residential red "
+    "tribal border frontier police levies civil military army jail hospital bazaar market "
+    "railway university model airport central northern southern eastern western upper lower north "
+    "south east west security federal provincial district the this that his her "
+    "their its police station check post checkpost highway national coastal motorway monday "
+    "tuesday wednesday thursday friday saturday sunday january february march april may june "
+    "july august september october november december eid muharram ramadan deputy commissioner superintendent "
+    "inspector officer officers chief minister governor assistant senior house head headquarters office "
+    "department ministry force forces corps constabulary rangers scouts counter terrorism assembly member "
+    "members chairman mayor council court judge bar association school college mosque imambargah "
+    "church shrine temple camp post fort compound base brigade liberation army front "
+    "movement group party tehreek jamaat lashkar jaish islamic state government province division "
+    "agency tribe tribal sector zone block phase road street chowk bridge gate"
+)
+_NOT_NAME = frozenset(_NOT_NAME_WORDS.split())
+# a locality of a metropolis is one of its neighbourhoods ("the Hazar Ganji area of Quetta"); of a smaller
+# town it is, in this region's reporting, a rural area of the town's district ("the Sur-Dakai area of Zhob")
+METROPOLIS = 1_500_000
+
+
+def unlisted_before(text: str, start: int, end: int, anchor: Place) -> tuple[int, int, Place] | None:
+    """The unlisted locality named just before the known place `anchor` at text[start:end], if the text ties
+    it to that place: (start, end) of the name and its place."""
+    if not anchor.is_domestic or anchor.base_kind not in ("district", "city", "town"):
+        return None
+    before, after = text[:start], text[end:]
+    m = AREA_OF.search(before)
+    district_reading = bool(DISTRICT_AFTER.match(after))
+    if m is None:
+        m = IN_DISTRICT.search(before) if district_reading else None
+    if m is None and PARENS_AFTER.match(after):
+        m = IN_PARENS.search(before)
+        district_reading = True
+    if m is None:
+        return None
+    name = m.group("name")
+    if any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", name)):
+        return None
+    kind = _KIND_WORD.match(text, m.end("name"))
+    rural = kind is not None and kind.group("word").lower() in ("village", "town", "tehsil", "valley")
+    if anchor.base_kind == "district" or district_reading or rural or anchor.population < METROPOLIS:
+        place = Place(
+            id=f"unlisted:{name.lower()}:{anchor.id}",
+            name=name,
+            kind="locality:unlisted",
+            lat=anchor.lat,
+            lon=anchor.lon,
+            country=anchor.country,
+            cc=anchor.cc,
+            province=anchor.province,
+            district=anchor.name if anchor.base_kind == "district" else anchor.district,
+            city=name,
+            population=0,
+            approx=GeoPrecision.DISTRICT,
+        )
+    else:
+        place = Place(
+            id=f"unlisted:{name.lower()}:{anchor.id}",
+            name=name,
+            kind="neighbourhood:unlisted",
+            lat=anchor.lat,
+            lon=anchor.lon,
+            country=anchor.country,
+            cc=anchor.cc,
+            province=anchor.province,
+            district=anchor.district,
+            city=anchor.city or anchor.name,
+            population=0,
+            approx=GeoPrecision.CITY,
+        )
+    return m.start("name"), m.end("name"), place
+
+
+def recurrences(text: str, names: dict[str, Place], taken: list[tuple[int, int]]) -> list[tuple[int, int, Place]]:
+    """Where a report's unlisted localities recur in `text`, outside spans already `taken`."""
+    out = []
+    for name, place in names.items():
+        for m in re.finditer(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text):
+            if all(m.end() <= s or m.start() >= e for s, e in taken):
+                out.append((m.start(), m.end(), replace(place)))
+    return out
