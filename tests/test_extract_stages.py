@@ -593,3 +593,40 @@ def test_people_and_institutions_are_not_villages(sentence: str) -> None:
     res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
     assert all(not i.place.city or i.place.city in ("Turbat", "Bannu") for i in res.incidents)
     assert all(i.place.precision != "district" or i.place.city is None for i in res.incidents)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "killed"),
+    [
+        ("The nephew of a former district nazim was shot dead by gunmen in Kharan on Monday.", 1),
+        ("Shah Wali Khan, a retired school teacher, was gunned down outside his home in Kharan on Monday.", 1),
+        (
+            "Gunmen stopped a coach near Kharan on Monday, checked the papers of passengers and shot six of them dead.",
+            6,
+        ),
+        ("Gunmen shot three labourers dead at a brick kiln in Kharan on Monday.", 3),
+    ],
+)
+def test_victims_told_without_a_number(sentence: str, killed: int) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
+    assert [i.killed_total for i in res.incidents] == [killed]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "An explosives-laden pickup rammed into a Frontier Corps convoy near Kharan on Monday, killing seven soldiers.",
+        "The attacker drove a bomb-laden car into the convoy near Kharan on Monday, killing seven soldiers.",
+    ],
+)
+def test_a_vehicle_driven_into_its_target_with_explosives_is_a_suicide_bombing(sentence: str) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
+    assert [i.event_type for i in res.incidents] == ["suicide_bombing"]
+
+
+def test_a_parked_car_bomb_is_a_bombing() -> None:
+    res = extract_text(
+        "Attack\nA bomb planted in a parked car went off near a market in Kharan on Monday, killing two people.",
+        date(2025, 6, 4),
+    )
+    assert [i.event_type for i in res.incidents] == ["bombing"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc
+from corridor.geo.gazetteer import get_gazetteer
 
 NUMBER_WORDS = {
     "one": 1,
@@ -153,8 +154,19 @@ PRONOUN_NP = prefilter.compile(
     rf"(?:\b(?:their|his|her|its|the)\s+|^\W*(?=\w+\s+\w+\s+(?:was|is|had|has|reportedly|also)\b))"
     rf"(?P<mods>(?:{_NAT_RE}|pakistani|local|bus|train|van|car|security|private)\s+)?"
     r"(?P<noun>driver|guard|interpreter|translator|cook|colleague|conductor|pilot|watchman|gunner|engineer|guide|"
-    r"bodyguard|son|daughter|wife|husband|brother|father|mother|nephew|cousin)\b",
+    r"bodyguard|son|daughter|wife|husband|brother|father|mother|nephew|cousin)\b"
+    # "the brother of a provincial lawmaker": the complement belongs to the phrase
+    r"(?:\s+of\s+(?:an?|the|his|her|their|its)\s+(?:[\w-]+\s+){0,3}?[\w-]+(?=\s+(?:was|had|has)\b))?",
     re.I,
+)
+_NOT_PERSON = frozenset(
+    ["the", "a", "an", "one", "another", "police", "security", "station", "chief", "no", "nobody", "every", "each"]
+)
+# "Bilal Kasi, president of the bar, was shot dead": one named person, the subject of a singular verb
+NAMED_VICTIM = prefilter.compile(
+    r"(?<![\w-])(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,3})(?=(?P<appo>\s*,[^,;.]{3,80},)?\s+was\s+"
+    r"(?:(?:reportedly|also|later)\s+)?(?:shot\s+dead|gunned\s+down|assassinated|killed|martyred|shot\s+and\s+killed|"
+    r"shot\s+and\s+(?:wounded|injured)|injured|wounded)\b)"
 )
 
 # Verb forms: 'L' ties to the phrase on its left, 'R' to the one on its right.
@@ -165,7 +177,7 @@ KILL_L = prefilter.compile(
     re.I,
 )
 KILL_R = prefilter.compile(
-    r"\b(?:put\s+the\s+(?:dead|death\s+toll|toll|number\s+of\s+(?:dead|deaths))\s+at|shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
+    r"\b(?:shot(?=\s+(?:[\w-]+\s+){1,4}?dead\b)|put\s+the\s+(?:dead|death\s+toll|toll|number\s+of\s+(?:dead|deaths))\s+at|shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
     r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
     r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|toll\b[^.;]{0,80}?\b(?:rose|risen|climbed|"
     r"reached|jumped|increased|stood|stands|rises|climbs|put|is|was)\s+(?:to|at)|(?:count|number|tally)\s+of\s+(?:the\s+)?"
@@ -295,6 +307,14 @@ def _noun_phrases(text: str) -> list[_NP]:
         nat = NATIONALITIES.get(earlier[-1].group(1).lower()) if earlier else None
         out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
         out.append(_NP(m.start(), m.end(), count, nat, True, False, True))
+    for m in NAMED_VICTIM.finditer(text):
+        words = m.group("name").split()
+        if words[0].lower() in _NOT_PERSON or get_gazetteer().lookup(m.group("name")):
+            continue
+        # the apposition ("a retired teacher") is the same person, not a second victim
+        end = m.end("appo") if m.group("appo") else m.end()
+        out = [np for np in out if np.end <= m.start() or np.start >= end]
+        out.append(_NP(m.start(), end, 1, None, False, False, True))
     for m in PRONOUN_NP.finditer(text):
         mods = (m.group("mods") or "").lower().strip()
         nat = NATIONALITIES.get(mods) if mods in NATIONALITIES else None
@@ -390,7 +410,9 @@ def _figure(kind: str, chain: list[_NP], text: str, offset: int, after_end: int)
         nat = NATIONALITIES.get(nat_m.group(1).lower()) if nat_m else head.nationality
         # "the attackers ... left two of them dead": "them" are the attackers when they are the last people named
         people = list(_PEOPLE.finditer(text[: head.start]))
-        if people and re.fullmatch(r"\s*(?:[a-z]+\s+){0,2}", text[people[-1].end() : head.start]):
+        gap = text[people[-1].end() : head.start] if people else ""
+        # ("checked the cards of passengers and shot nine of them dead": after "and" a new verb's object follows)
+        if people and re.fullmatch(r"\s*(?:[a-z]+\s+){0,2}", gap) and not re.search(r"\b(?:and|then)\b", gap):
             people.pop()  # the subject of the verb ("the troops left two of them dead") is not "them"
         attacker = bool(people) and people[-1].group(0).lower() in ATTACKER_NOUNS
         chain = [_NP(head.start, head.end, head.count, nat, head.foreign or bool(nat_m), attacker, True), *chain[1:]]

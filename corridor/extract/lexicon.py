@@ -95,7 +95,12 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         prefilter.compile(
             r"\bsuicide\s+(?:bomb\w*|attack\w*|blast|car|vest|jacket|vehicle|explosion|"
             r"squad|assault|VBIED|IED)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
-            r"\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b",
+            r"\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b"
+            # a vehicle packed with explosives driven into its target has a driver who dies with it
+            r"|\b(?:explosives?[- ](?:laden|packed|filled|rigged)|bomb[- ]laden|(?:laden|packed|loaded)\s+with\s+"
+            r"explosives)\b[^.;]{0,60}?\b(?:rammed|crashed|slammed|drove|driven)\b"
+            r"|\b(?:rammed|crashed|slammed|drove)\s+(?:[\w-]+\s+){0,3}?"
+            r"(?:explosives?[- ](?:laden|packed|filled|rigged)|bomb[- ]laden)\b",
             I,
         ),
     ),
