@@ -630,3 +630,21 @@ def test_a_parked_car_bomb_is_a_bombing() -> None:
         date(2025, 6, 4),
     )
     assert [i.event_type for i in res.incidents] == ["bombing"]
+
+
+def test_an_event_n_units_before_the_main_clause_is_counted_back() -> None:
+    res = extract_text(
+        "Market reopens\nTwo years after the bombing at the vegetable market in Parachinar that killed 24 people, "
+        "traders reopened the rebuilt market on Monday.",
+        date(2019, 6, 10),
+    )
+    assert [(i.date, i.date_precision, i.is_new) for i in res.incidents] == [("2017-06", "month", False)]
+
+
+def test_where_an_accord_was_signed_is_not_where_the_attack_was() -> None:
+    res = extract_text(
+        "Accord signed\nElders signed a ceasefire agreement in Hangu on Tuesday, a month after an ambush on a "
+        "convoy in Orakzai killed 11 people.",
+        date(2025, 6, 4),
+    )
+    assert [(i.place.district, i.killed_total) for i in res.incidents] == [("Orakzai", 11)]

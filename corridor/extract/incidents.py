@@ -9,6 +9,7 @@ Background (aggregates, trends, generic talk of attacks) never starts an inciden
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
@@ -621,6 +622,9 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     # date
     date_sent = next((s for s in cand.sentences if cand.date is not None and cand.date in s.dates), None)
     when = cand.date
+    counted = _counted_back(doc, cand)
+    if counted is not None:
+        when, date_sent = counted
     date_str, precision = (when.iso(), when.precision) if when else (None, None)
     if when is None:
         rel = _relative_to_main(doc, cand)
@@ -815,6 +819,46 @@ def _relative_to_main(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence]
         else:
             when = main.value - timedelta(days=n * _UNIT_DAYS[unit])
             value, precision = when.replace(day=1), "month"
+        return DateMention(0, 0, m.group(0), value, precision, "relative"), s
+    return None
+
+
+def _count_back(ref: date, n: int, unit: str) -> tuple[date, str]:
+    if unit == "month":
+        return months_before(ref, n), "month"
+    if unit == "year":
+        return date(ref.year - n, ref.month, 1), "month"
+    return (ref - timedelta(days=n * _UNIT_DAYS[unit])).replace(day=1), "month"
+
+
+def _counted_back(doc: Doc, cand: Candidate) -> tuple[DateMention, Sentence] | None:
+    """'A year after the bombing at the shrine ..., the shrine reopened on Friday': the bombing is dated a year
+    before the day the sentence's main clause tells, not on that day."""
+    for s in cand.anchors:
+        m = lx.RELATIVE_TO.search(s.text)
+        if not m or m.group(0).lower().split()[-1] not in ("after", "since"):
+            continue
+        stop = re.search(r"[,;:]|\b(?:when|as|while)\b", s.text[m.end() :])
+        clause = (m.end(), m.end() + stop.start() if stop else len(s.text))
+        if not lx.TRIGGER.search(s.text, clause[0], clause[1]):
+            continue
+        own = [d for d in s.dates if d.role == "point" and clause[0] <= d.start - s.start < clause[1]]
+        if own:
+            return None  # "two years after the May 2022 bombing": the event has its own date
+        word = m.group("n").lower()
+        n = (
+            int(word)
+            if word.isdigit()
+            else {"a": 1, "an": 1, "one": 1, "few": 3, "several": 3}.get(word, NUMBER_WORDS.get(word, 0))
+        )
+        if not n or word in ("few", "several"):
+            continue
+        outside = [d for d in s.dates if d.role == "point" and d.value is not None and d.precision == "day"]
+        main = doc.debug.get("main_date")
+        ref = outside[0].value if outside else (main.value if main is not None else None) or doc.published
+        if ref is None:
+            continue
+        value, precision = _count_back(ref, n, m.group("unit").lower().rstrip("s"))
         return DateMention(0, 0, m.group(0), value, precision, "relative"), s
     return None
 

@@ -19,7 +19,8 @@ LOCATIVE = prefilter.compile(
 # "said in Islamabad", "a statement issued in Beijing", "officials in Quetta told", "the Chinese embassy said"
 SPEECH_BEFORE = prefilter.compile(
     r"\b(?:said|says|stated|statement|told|spokes\w*|officials?|embassy|ministry|office|conference|briefing|"
-    r"interview|reporters|issued|announced|condemned|talks|meeting|met|summit|visit\w*|sidelines|delegation)"
+    r"interview|reporters|issued|announced|condemned|talks|meeting|met|summit|visit\w*|sidelines|delegation|"
+    r"signed|signing|accord|agreement|jirga|ceremony|negotiations|inaugurat\w*)"
     r"(?:\s+\w+){0,3}\s+(?:in|at|from)\s+(?:the\s+)?$",
     re.I,
 )
