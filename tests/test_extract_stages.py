@@ -648,3 +648,56 @@ def test_where_an_accord_was_signed_is_not_where_the_attack_was() -> None:
         date(2025, 6, 4),
     )
     assert [(i.place.district, i.killed_total) for i in res.incidents] == [("Orakzai", 11)]
+
+
+# --- incident logs as tables: the header says what each column means ---
+
+_LOG = (
+    "WEEKLY INCIDENT LOG\n"
+    "| Ser | Date | Location | District | Incident | Killed | Injured | Claimed by |\n"
+    "|-----|------|----------|----------|----------|--------|---------|------------|\n"
+    "| 1 | 03 Mar 2025 | Kuchlak police station | Quetta | Rocket and gunfire attack on the station. Repulsed | 2 | 3 "
+    "| TTP |\n"
+    "| 2 | 04 Mar 2025 | Dalbandin bazaar | Chagai | IED blast near a polling office | nil | 0 | None |\n"
+    "| 3 | 05 Mar 2025 | Turbat | Kech | Grenade thrown at an election office | 1 | 6 | Not known |\n"
+    "Total for the week: 3 incidents, 3 killed, 9 injured.\n"
+)
+
+
+def test_a_table_row_reads_its_columns_by_the_header() -> None:
+    res = extract_text(_LOG, date(2025, 3, 8))
+    rows = {i.place.city: i for i in res.incidents}
+    assert set(rows) == {"Kuchlak", "Dalbandin", "Turbat"}  # Kuchlak: an unlisted place in the Quetta column
+    got = {c: (i.date, i.killed_total, i.injured_total, i.perpetrator, i.claimed) for c, i in rows.items()}
+    assert got == {
+        "Kuchlak": ("2025-03-03", 2, 3, "TTP", True),
+        "Dalbandin": ("2025-03-04", 0, 0, None, False),
+        "Turbat": ("2025-03-05", 1, 6, None, None),  # the total row is no part of the last row
+    }
+    assert rows["Kuchlak"].place.district == "Quetta" and rows["Kuchlak"].place.precision == "district"
+
+
+def test_table_header_keys() -> None:
+    from corridor.extract.tables import header_keys
+
+    assert header_keys("| # | Date | Place | Type | KIA | WIA | Claim |") == [
+        "serial",
+        "date",
+        "place",
+        "event",
+        "killed",
+        "injured",
+        "claim",
+    ]
+    assert header_keys("| 1 | 03 Mar | Turbat | blast | 2 | 3 | none |") is None
+
+
+def test_a_location_field_opening_with_an_unlisted_village() -> None:
+    res = extract_text(
+        "INCIDENT NOTE\nDate: 14 June 2025\nLocation: Gidarband, Kalat\nEvent: Armed men fired on vehicles of a "
+        "construction company.\nCasualties: 2 guards killed, 1 driver injured\nClaim: None",
+        date(2025, 6, 15),
+    )
+    assert [(i.place.city, i.place.district, i.killed_total, i.injured_total) for i in res.incidents] == [
+        ("Gidarband", "Kalat", 2, 1)
+    ]

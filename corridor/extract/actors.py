@@ -12,6 +12,7 @@ import yaml
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc
+from corridor.extract.tables import claim_cell
 
 ACTORS_FILE = Path(__file__).with_name("data") / "actors.yaml"
 
@@ -155,4 +156,11 @@ def tag_actors(doc: Doc) -> Doc:
     for sent in doc.sentences:
         sent.actors = matcher.find(sent.text, sent.start)
         sent.flags |= claim_flags(sent.text)
+        said = claim_cell(sent)  # a table row's "Claimed by" column: a group's name, or "none"
+        if said == "none":
+            sent.flags.add("no_claim")
+        elif said == "named" and any(
+            sent.cells["claim"][0] <= a.start and a.end <= sent.cells["claim"][1] for a in sent.actors
+        ):
+            sent.flags.add("claim")
     return doc

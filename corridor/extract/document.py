@@ -30,6 +30,7 @@ class Sentence:
     actors: list[ActorMention] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
     event_types: list[str] = field(default_factory=list)  # cues found, strongest first
+    cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # a table row's columns: key -> (start, end)
 
 
 @dataclass

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from corridor.extract import prefilter
-from corridor.extract.document import Doc
+from corridor.extract.document import Doc, Sentence
+from corridor.extract.tables import cell_count
 from corridor.geo.gazetteer import get_gazetteer
 
 NUMBER_WORDS = {
@@ -613,4 +614,21 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
 def tag_figures(doc: Doc) -> Doc:
     for sent in doc.sentences:
         sent.figures = find_figures(sent.text, sent.start)
+        if sent.cells:
+            sent.figures += _column_figures(sent)
     return doc
+
+
+def _column_figures(sent: Sentence) -> list[Figure]:
+    """A table row's killed and injured columns: the header says what the bare number counts."""
+    out = []
+    for kind, key in (("killed", "killed"), ("injured", "injured")):
+        n = cell_count(sent, key)
+        span = sent.cells.get(key)
+        if n is None or span is None:
+            continue
+        if any(f.kind == kind and f.start < span[1] and f.end > span[0] for f in sent.figures):
+            continue  # the cell's own words already said it ("2 police")
+        s, e = span
+        out.append(Figure(kind, n, None, None, s, e, sent.text[s - sent.start : e - sent.start]))
+    return out

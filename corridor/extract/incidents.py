@@ -158,6 +158,8 @@ def classify_sentence(sent: Sentence) -> None:
         )
         if not told_after:
             sent.flags.add("aggregate")
+    if "table_total" in sent.flags or lx.re.match(r"\W*(?:grand\s+|sub-?)?totals?\b[^:]{0,40}:", t, lx.I):
+        sent.flags.add("aggregate")  # "Total for the week: 3 incidents, 3 killed": the rows above, summed
     if lx.NEW_EVENT.search(t) or "enum_next" in sent.flags:
         sent.flags.add("new_event")
     if _STRONG_FACILITY.search(t):

@@ -15,12 +15,14 @@ from corridor.extract.figures import tag_figures
 from corridor.extract.incidents import extract_incidents
 from corridor.extract.places import tag_places
 from corridor.extract.segment import segment
+from corridor.extract.tables import tag_tables
 from corridor.ingest.reader import RawDocument
 from corridor.model.schemas import DocumentInfo, ExtractionResult
 
 Stage = Callable[[Doc], Doc]
 DEFAULT_STAGES: tuple[Stage, ...] = (
     segment,
+    tag_tables,
     tag_dates,
     tag_actors,
     tag_places,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc, Sentence
-from corridor.extract.unlisted import recurrences, unlisted_before
+from corridor.extract.unlisted import recurrences, unlisted_before, unlisted_in_cell
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
 LOCATIVE = prefilter.compile(
@@ -42,6 +42,7 @@ HEADING_BEFORE = prefilter.compile(
     r"^\s*(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?"
     r"|(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+)?\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)$"
 )
+FIELD_LOCATION = prefilter.compile(r"^\W{0,3}(?:location|place|where|site|scene)\b[^:\n]{0,24}:\s*", re.I)
 HEADING_AFTER = prefilter.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
 _NOT_PLACE_AFTER = prefilter.compile(
     r"^(?:-(?:bound|based|registered|made|born|origin)\b|\s*(?:Liberation|Republican|Raaji|Shura|Tigers|Brigade|"
@@ -116,6 +117,26 @@ def tag_places(doc: Doc) -> Doc:
             if all(end <= s or start >= e for s, e in taken):
                 _mention(sent, start, end, village, (village,))
                 unlisted.setdefault(village.name, village)
+    for sent in doc.sentences:
+        # a table row's place column or a "Location:" field that opens with a name no gazetteer lists, with a
+        # known place later in the same value ("Gidarband, Kalat") or in the row's district column
+        span = sent.cells.get("place")
+        if span is None and (f := FIELD_LOCATION.match(sent.text)) is not None:
+            span = (sent.start + f.end(), sent.end)
+        if span is None:
+            continue
+        ps, pe = span
+        inside = [p for p in sent.places if ps <= p.start < pe]
+        if inside and inside[0].start - ps < 3:
+            continue  # the value opens with a known place
+        ds, de = sent.cells.get("district", (pe, pe))
+        anchor = next((p for p in inside if p.place.is_domestic), None) or next(
+            (p for p in sent.places if ds <= p.start < de and p.place.is_domestic), None
+        )
+        got = unlisted_in_cell(sent.text, ps - sent.start, pe - sent.start, anchor.place) if anchor else None
+        if got is not None:
+            _mention(sent, got[0], got[1], got[2], (got[2],))
+            unlisted.setdefault(got[2].name, got[2])
     if unlisted:
         # a village the report has placed is recognised wherever it recurs ("the Mandori ambush")
         for sent in doc.sentences:

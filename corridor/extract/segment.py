@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from corridor.extract.document import Doc, Sentence
+from corridor.extract.tables import is_table_line
 
 _ABBREV = {
     "mr",
@@ -98,7 +99,9 @@ def segment(doc: Doc) -> Doc:
     doc.sentences = []
     pos = 0
     for pno, line in enumerate(doc.text.split("\n")):
-        for s, e in split_sentences(line, pos):
+        # a table row is one record, whatever full stops its cells contain
+        spans = [(pos + len(line) - len(line.lstrip()), pos + len(line.rstrip()))] if is_table_line(line) else None
+        for s, e in spans or split_sentences(line, pos):
             sent = Sentence(index=len(doc.sentences), start=s, end=e, text=doc.text[s:e], paragraph=pno)
             if pno <= 2 and doc.title and line.strip() == doc.title.strip():
                 sent.is_title = True

@@ -124,3 +124,39 @@ def recurrences(text: str, names: dict[str, Place], taken: list[tuple[int, int]]
             if all(m.end() <= s or m.start() >= e for s, e in taken):
                 out.append((m.start(), m.end(), replace(place)))
     return out
+
+
+_CELL_NAME = re.compile(
+    _NAME + r"(?=\s*(?:$|[,(/|;-]|\s(?:area|village|town|police|post|check|bazaar|market|road|near|in)\b))"
+)
+
+
+def unlisted_in_cell(text: str, start: int, end: int, anchor: Place) -> tuple[int, int, Place] | None:
+    """A locality no gazetteer lists that opens a place column or a "Location:" field ("Kuchlak police station",
+    "Gidarband, Kalat"), in the known place the same cell or the row's district column names."""
+    if not anchor.is_domestic or anchor.base_kind not in ("district", "city", "town"):
+        return None
+    while start < end and text[start] in " \t\"'":
+        start += 1
+    m = _CELL_NAME.match(text, start, end)
+    if m is None or any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", m.group("name"))):
+        return None
+    name = m.group("name")
+    return (
+        m.start("name"),
+        m.end("name"),
+        Place(
+            id=f"unlisted:{name.lower()}:{anchor.id}",
+            name=name,
+            kind="locality:unlisted",
+            lat=anchor.lat,
+            lon=anchor.lon,
+            country=anchor.country,
+            cc=anchor.cc,
+            province=anchor.province,
+            district=anchor.name if anchor.base_kind == "district" else anchor.district,
+            city=name,
+            population=0,
+            approx=GeoPrecision.DISTRICT,
+        ),
+    )
