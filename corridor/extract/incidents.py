@@ -400,6 +400,18 @@ _FIREARMS = prefilter.compile(
 )
 
 
+_CARRIED = prefilter.compile(
+    r"\b(?:rocket-propelled\s+grenades?|rockets?|RPGs?|grenades?|hand\s+grenades?|mortars?)\b", lx.I
+)
+_CLOSE_COMBAT = prefilter.compile(r"\b(?:ambush\w*|opened\s+fire|gunm[ae]n|rifles?|small\s+arms|gunfire)\b", lx.I)
+_BOMBING = dict(lx.TYPE_CUES)["bombing"]
+
+
+def _carried_only(text: str) -> bool:
+    """The sentence's explosive words are only weapons carried into a shooting (rockets, grenades)."""
+    return bool(_CLOSE_COMBAT.search(text)) and not _BOMBING.search(_CARRIED.sub(" ", text))
+
+
 def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | None]:
     def first(sents: list[Sentence], name: str) -> Sentence | None:
         return next((s for s in sents if name in s.event_types), None)
@@ -432,6 +444,10 @@ def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | N
                 # an armed attack told as such, whose later details add grenades or a bomb to the gunfire:
                 # the explosives are part of the assault, not a bombing of their own
                 return "armed_assault", lead
+            if name == "bombing" and all(_carried_only(x.text) for x in pool if "bombing" in x.event_types):
+                # "gunmen with rockets and rifles ambushed the trucks": weapons the attackers carried into an
+                # ambush or a shooting make it no bombing
+                return "armed_assault", first(pool, "armed_assault") or s
             return name, s
     s = first(cand.sentences, "threat")
     if s:
@@ -589,12 +605,33 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
     return None, claimed, None, claim_sent
 
 
+def _log_is_current(doc: Doc, row: Sentence) -> bool | None:
+    """For a row of an incident-log table: whether the log reports current events (None: not a table row)."""
+    table_of: dict[int, int] = doc.debug.get("table_of", {})
+    table = table_of.get(row.index)
+    if table is None or doc.published is None:
+        return None
+    days = [
+        d.value
+        for s in doc.sentences
+        if table_of.get(s.index) == table
+        for d in s.dates
+        if d.value is not None and d.precision == "day" and d.role == "point"
+    ]
+    return bool(days) and (doc.published - max(days)).days <= 31
+
+
 def _is_new(doc: Doc, cand: Candidate, when: DateMention | None) -> tuple[bool, Sentence | None]:
     first = cand.anchors[0] if cand.anchors else cand.sentences[0]
     backref = any("backref" in s.flags for s in cand.anchors)
     lead = any(s.is_title or s.index <= 2 for s in cand.anchors)
     if doc.published is not None and when is not None and when.value is not None:
         days = (doc.published - when.value).days
+        log = _log_is_current(doc, first)
+        if log is not None:
+            # a row of an incident log: the log's news when the log is current (its latest row within a month
+            # of the report) and the row falls in the log's period, however long ago it is from the report
+            return log and -1 <= days <= 92, first
         if when.precision == "day":
             close = -1 <= days <= (7 if lead else 3)
         elif when.precision == "month":
@@ -734,6 +771,13 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
 def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     if a.date and b.date and a.date[:7] != b.date[:7]:
         return False
+    if (
+        a.date
+        and b.date
+        and len(a.date) == len(b.date) == 10
+        and abs((date.fromisoformat(a.date) - date.fromisoformat(b.date)).days) > 1
+    ):
+        return False  # two attacks on one road in one month, each told with its day
     return (a.place.city or a.place.district) == (b.place.city or b.place.district) and FAMILIES[
         str(a.event_type)
     ] == FAMILIES[str(b.event_type)]

@@ -77,6 +77,8 @@ def tag_tables(doc: Doc) -> Doc:
     """Give each data row of a pipe table its column spans (doc offsets), by the nearest header above it."""
     keys: list[str | None] | None = None
     last_para = -2
+    table_of: dict[int, int] = doc.debug.setdefault("table_of", {})  # row sentence index -> table number
+    tables = 0
     for sent in doc.sentences:
         if not is_table_line(sent.text):
             if sent.paragraph != last_para:
@@ -86,6 +88,7 @@ def tag_tables(doc: Doc) -> Doc:
         head = header_keys(sent.text)
         if head is not None:
             keys = head
+            tables += 1
             sent.flags.add("table_header")
             continue
         if re.fullmatch(r"[\s|:+=-]*", sent.text):
@@ -95,6 +98,7 @@ def tag_tables(doc: Doc) -> Doc:
         if keys is None:
             continue
         sent.flags.add("table_row")
+        table_of[sent.index] = tables
         if cells and _TOTAL.match(sent.text[cells[0][0] : cells[0][1]] or ""):
             sent.flags.add("table_total")
         for key, (s, e) in zip(keys, cells, strict=False):
