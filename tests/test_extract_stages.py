@@ -701,3 +701,24 @@ def test_a_location_field_opening_with_an_unlisted_village() -> None:
     assert [(i.place.city, i.place.district, i.killed_total, i.injured_total) for i in res.incidents] == [
         ("Gidarband", "Kalat", 2, 1)
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "city", "district", "killed"),
+    [
+        (
+            "A policeman guarding polio workers was shot dead in Bajaur's Mamond tehsil on Monday.",
+            "Mamond",
+            "Bajaur",
+            1,
+        ),
+        ("Four labourers were gunned down in Kech's Buleda area on Monday.", "Buleda", "Kech", 4),
+    ],
+)
+def test_a_locality_named_by_the_possessive_of_its_district(
+    sentence: str, city: str, district: str, killed: int
+) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
+    assert [(i.place.city, i.place.district, i.killed_total) for i in res.incidents] == [(city, district, killed)]
+    # Buleda is a gazetteer town: its own coordinates (city precision); Mamond is not: its district's
+    assert res.incidents[0].place.precision == ("city" if city == "Buleda" else "district")

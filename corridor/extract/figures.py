@@ -140,6 +140,9 @@ _NUM = rf"(?:{_TENS})-(?:one|two|three|four|five|six|seven|eight|nine)|\d{{1,4}}
 _QUAL = (
     r"at\s+least|more\s+than|over|nearly|around|about|up\s+to|as\s+many\s+as|a\s+total\s+of|almost|some|another|other"
 )
+_SINGULAR_NP = prefilter.compile(
+    rf"(?:a|an|single)\s+(?:(?!(?:{VICTIM_NOUNS})\b)[A-Za-z][\w'-]*\s+){{0,2}}(?P<noun>{VICTIM_NOUNS})(?![\w-])", re.I
+)
 _STOPMOD = (
     r"(?!(?:were|was|are|is|and|or|in|on|at|of|by|to|from|have|has|had|been|who|killed|injured|wounded|dead|hurt|"
     r"after|before|since|ago|later|earlier|minutes?|hours?|days?|weeks?|months?|years?)\b)"
@@ -275,6 +278,10 @@ def _noun_phrases(text: str) -> list[_NP]:
         if n.lower() == "a dozen" and (m.group("q") or "").lower() in ("more than", "over"):
             continue  # "more than a dozen": a vague quantity, not a figure
         if n.lower() in ("a", "an", "single") and noun.endswith("s") and noun not in ("chinese",):
+            # "a policeman guarding polio workers": the phrase's own noun is the first one, not the last
+            one = _SINGULAR_NP.match(text, m.start())
+            if one and not one.group("noun").lower().endswith("s"):
+                out.append(_NP(one.start(), one.end(), 1, None, False, False, True))
             continue
         # years, times and amounts are not counts of people
         if (n.isdigit() and (len(n) == 4 and not noun)) or re.match(
@@ -349,7 +356,9 @@ _CHAIN_GAP = prefilter.compile(
 )
 _REL_GAP = prefilter.compile(
     r"^\s*\([^)]{0,100}\)\s*,?\s*$|^\s*,[^,]{0,80},\s*(?:had\s+|have\s+)?$|^\s*,?\s*(?:who|that|which)\b[^,.;]{0,60}$|"
-    r"^\s*(?:[a-z]+\s+){0,2}$",
+    r"^\s*(?:[a-z]+\s+){0,2}$"
+    # "a policeman guarding polio workers was shot dead": a participle phrase describes the subject
+    r"|^\s*[a-z]+ing\s+(?:[\w'-]+\s+){0,4}$",
     re.I,
 )
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc, Sentence
-from corridor.extract.unlisted import recurrences, unlisted_before, unlisted_in_cell
+from corridor.extract.unlisted import recurrences, unlisted_after, unlisted_before, unlisted_in_cell
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
 LOCATIVE = prefilter.compile(
     r"(?:\b(?:in|at|near|outside|inside|on|along|close\s+to|off|around|outskirts\s+of|area\s+of|district\s+of)\s+"
     r"(?:the\s+)?"
-    r"(?:\w+\s+){0,2})$",
+    r"(?:[\w'’-]+\s+){0,2})$",  # "in Kech's Buleda area"
     re.I,
 )
 # "said in Islamabad", "a statement issued in Beijing", "officials in Quetta told", "the Chinese embassy said"
@@ -105,15 +105,17 @@ def tag_places(doc: Doc) -> Doc:
             provinces[p.province] = provinces.get(p.province, 0) + 1
     doc.context_provinces = provinces
     unlisted: dict[str, Place] = {}
+    known: dict[int, list[tuple[int, int]]] = {}  # sentence -> spans of gazetteer names (sentence offsets)
+    for sidx, pm in raw:
+        known.setdefault(sidx, []).append((pm.start, pm.end))
     for sidx, pm in raw:
         sent = doc.sentences[sidx]
         place = _choose(pm.candidates, provinces, unambiguous)
         _mention(sent, pm.start, pm.end, place, pm.candidates)
-        got = unlisted_before(sent.text, pm.start, pm.end, place)
+        got = unlisted_before(sent.text, pm.start, pm.end, place) or unlisted_after(sent.text, pm.start, pm.end, place)
         if got is not None:
             start, end, village = got
-            taken = [(p.start - sent.start, p.end - sent.start) for p in sent.places]
-            taken += [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
+            taken = known[sidx] + [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
             if all(end <= s or start >= e for s, e in taken):
                 _mention(sent, start, end, village, (village,))
                 unlisted.setdefault(village.name, village)

@@ -83,8 +83,37 @@ def unlisted_before(text: str, start: int, end: int, anchor: Place) -> tuple[int
         return None
     kind = _KIND_WORD.match(text, m.end("name"))
     rural = kind is not None and kind.group("word").lower() in ("village", "town", "tehsil", "valley")
-    if anchor.base_kind == "district" or district_reading or rural or anchor.population < METROPOLIS:
-        place = Place(
+    return m.start("name"), m.end("name"), _locality(name, anchor, district_reading or rural)
+
+
+# "in Bajaur's Mamond tehsil", "in Kech's Buleda area", "Quetta's Pashtunabad area"
+POSSESSIVE_AFTER = re.compile(
+    r"['’]s\s+"
+    + _NAME
+    + r"\s+(?P<word>area|tehsil|village|town|locality|valley|region|sub-?division|union\s+council)\b"
+)
+
+
+def unlisted_after(text: str, start: int, end: int, anchor: Place) -> tuple[int, int, Place] | None:
+    """The unlisted locality named just after the known place `anchor` by the possessive ("Bajaur's Mamond
+    tehsil"): (start, end) of the name and its place."""
+    if not anchor.is_domestic or anchor.base_kind not in ("district", "city", "town"):
+        return None
+    m = POSSESSIVE_AFTER.match(text, end)
+    if m is None:
+        return None
+    name = m.group("name")
+    if any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", name)):
+        return None
+    rural = m.group("word").lower() != "area"
+    return m.start("name"), m.end("name"), _locality(name, anchor, rural)
+
+
+def _locality(name: str, anchor: Place, rural: bool) -> Place:
+    """The place of an unlisted locality of `anchor`: a village of its district, or a neighbourhood of a
+    metropolis."""
+    if anchor.base_kind == "district" or rural or anchor.population < METROPOLIS:
+        return Place(
             id=f"unlisted:{name.lower()}:{anchor.id}",
             name=name,
             kind="locality:unlisted",
@@ -98,22 +127,20 @@ def unlisted_before(text: str, start: int, end: int, anchor: Place) -> tuple[int
             population=0,
             approx=GeoPrecision.DISTRICT,
         )
-    else:
-        place = Place(
-            id=f"unlisted:{name.lower()}:{anchor.id}",
-            name=name,
-            kind="neighbourhood:unlisted",
-            lat=anchor.lat,
-            lon=anchor.lon,
-            country=anchor.country,
-            cc=anchor.cc,
-            province=anchor.province,
-            district=anchor.district,
-            city=anchor.city or anchor.name,
-            population=0,
-            approx=GeoPrecision.CITY,
-        )
-    return m.start("name"), m.end("name"), place
+    return Place(
+        id=f"unlisted:{name.lower()}:{anchor.id}",
+        name=name,
+        kind="neighbourhood:unlisted",
+        lat=anchor.lat,
+        lon=anchor.lon,
+        country=anchor.country,
+        cc=anchor.cc,
+        province=anchor.province,
+        district=anchor.district,
+        city=anchor.city or anchor.name,
+        population=0,
+        approx=GeoPrecision.CITY,
+    )
 
 
 def recurrences(text: str, names: dict[str, Place], taken: list[tuple[int, int]]) -> list[tuple[int, int, Place]]:
@@ -141,22 +168,4 @@ def unlisted_in_cell(text: str, start: int, end: int, anchor: Place) -> tuple[in
     m = _CELL_NAME.match(text, start, end)
     if m is None or any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", m.group("name"))):
         return None
-    name = m.group("name")
-    return (
-        m.start("name"),
-        m.end("name"),
-        Place(
-            id=f"unlisted:{name.lower()}:{anchor.id}",
-            name=name,
-            kind="locality:unlisted",
-            lat=anchor.lat,
-            lon=anchor.lon,
-            country=anchor.country,
-            cc=anchor.cc,
-            province=anchor.province,
-            district=anchor.name if anchor.base_kind == "district" else anchor.district,
-            city=name,
-            population=0,
-            approx=GeoPrecision.DISTRICT,
-        ),
-    )
+    return m.start("name"), m.end("name"), _locality(m.group("name"), anchor, True)
