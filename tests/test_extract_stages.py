@@ -722,3 +722,12 @@ def test_a_locality_named_by_the_possessive_of_its_district(
     assert [(i.place.city, i.place.district, i.killed_total) for i in res.incidents] == [(city, district, killed)]
     # Buleda is a gazetteer town: its own coordinates (city precision); Mamond is not: its district's
     assert res.incidents[0].place.precision == ("city" if city == "Buleda" else "district")
+
+
+def test_the_wounded_who_died_are_no_count_of_wounded_and_those_treated_are() -> None:
+    res = extract_text(
+        "Blast\nA blast at a rally in Kharan killed 14 people on Monday night. By Tuesday the toll had risen to 15 "
+        "after one of the wounded died in hospital; 35 others were still being treated.",
+        date(2025, 6, 3),
+    )
+    assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(15, 35)]

@@ -191,7 +191,8 @@ KILL_R = prefilter.compile(
 )
 INJ_L = prefilter.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
-    r"seriously\s+|severely\s+)?)?(?:injured|wounded|hurt|WIA|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
+    r"seriously\s+|severely\s+|still\s+)?)?(?:injured|wounded|hurt|WIA|being\s+treated\b(?!\s+for\s+(?:shock|trauma))|"
+    r"under\s+treatment|receiving\s+treatment|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
     r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured)|(?:being\s+)?treated\s+for\s+(?:their\s+|"
     r"his\s+|her\s+)?(?:injuries|wounds)|hospitali[sz]ed|admitted\s+to\s+(?:the\s+)?hospital)\b",
     re.I,
@@ -541,6 +542,8 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 chain = [_elided(nps, chain[0], text)]
             if chain[0].start in used and re.search(r"\band\b", text[chain[-1].end : m.start()]):
                 continue  # "killed three people and wounded ...": the object of one verb is not the next's subject
+            if re.fullmatch(r"\s*of\s+the\s+", text[chain[-1].end : m.start()], re.I):
+                continue  # "two of the injured (later died)": some of a group counted elsewhere, not a count
             f = _figure(kind, chain, text, offset, m.end())
             if f:
                 f.also = bool(re.search(r"\balso\b", text[chain[-1].end : m.end()], re.I))
