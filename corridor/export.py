@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from corridor.store.queries import sources_of
+import sqlalchemy as sa
+
+from corridor.store.queries import MentionView, sources_of
 from corridor.store.tables import Incident, Mention
 
 COLUMNS = [
@@ -38,7 +41,9 @@ COLUMNS = [
 ]
 
 
-def incident_record(inc: Incident, detail: bool = False, mentions: list[Mention] | None = None) -> dict[str, Any]:
+def incident_record(
+    inc: Record, detail: bool = False, mentions: list[Mention] | list[MentionView] | None = None
+) -> dict[str, Any]:
     """An incident as plain data; `mentions` restricts the sources shown (to those the caller may see)."""
     shown = inc.mentions if mentions is None else mentions
     rec: dict[str, Any] = {c: getattr(inc, c, None) for c in COLUMNS if c != "sources"}
@@ -77,10 +82,12 @@ def incident_record(inc: Incident, detail: bool = False, mentions: list[Mention]
     return rec
 
 
-Shown = dict[str, list[Mention]] | None  # visible mentions by incident id (None: all, for the local operator)
+# visible mentions by incident id (None: all, for the local operator)
+Shown = dict[str, list[Mention]] | dict[str, list[MentionView]] | None
+Record = Incident | sa.Row[Any]  # an incident, or a row of the incidents table (the API's read path)
 
 
-def _shown(inc: Incident, shown: Shown) -> list[Mention] | None:
+def _shown(inc: Record, shown: Shown) -> list[Mention] | list[MentionView] | None:
     return None if shown is None else shown.get(inc.id, [])
 
 
@@ -90,7 +97,7 @@ def to_json(incidents: list[Incident], shown: Shown = None) -> str:
     )
 
 
-def to_csv(incidents: list[Incident], shown: Shown = None) -> str:
+def to_csv(incidents: Sequence[Record], shown: Shown = None) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS)
     w.writeheader()
@@ -101,7 +108,7 @@ def to_csv(incidents: list[Incident], shown: Shown = None) -> str:
     return buf.getvalue()
 
 
-def to_geojson(incidents: list[Incident], shown: Shown = None) -> str:
+def to_geojson(incidents: Sequence[Record], shown: Shown = None) -> str:
     feats = []
     for inc in incidents:
         rec = incident_record(inc, mentions=_shown(inc, shown))
