@@ -68,7 +68,8 @@ def unlisted_before(text: str, start: int, end: int, anchor: Place) -> tuple[int
     it to that place: (start, end) of the name and its place."""
     if not anchor.is_domestic or anchor.base_kind not in ("district", "city", "town"):
         return None
-    before, after = text[:start], text[end:]
+    cut = max(0, start - 120)  # the construction sits just before the known name: no need to scan further back
+    before, after = text[cut:start], text[end : end + 40]
     m = AREA_OF.search(before)
     district_reading = bool(DISTRICT_AFTER.match(after))
     if m is None:
@@ -81,9 +82,9 @@ def unlisted_before(text: str, start: int, end: int, anchor: Place) -> tuple[int
     name = m.group("name")
     if any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", name)):
         return None
-    kind = _KIND_WORD.match(text, m.end("name"))
+    kind = _KIND_WORD.match(before, m.end("name"))
     rural = kind is not None and kind.group("word").lower() in ("village", "town", "tehsil", "valley")
-    return m.start("name"), m.end("name"), _locality(name, anchor, district_reading or rural)
+    return cut + m.start("name"), cut + m.end("name"), _locality(name, anchor, district_reading or rural)
 
 
 # "in Bajaur's Mamond tehsil", "in Kech's Buleda area", "Quetta's Pashtunabad area"
