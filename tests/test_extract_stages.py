@@ -731,3 +731,25 @@ def test_the_wounded_who_died_are_no_count_of_wounded_and_those_treated_are() ->
         date(2025, 6, 3),
     )
     assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(15, 35)]
+
+
+def test_a_wire_story_of_two_attacks_keeps_each_its_own_place_claim_and_figures() -> None:
+    res = extract_text(
+        "Gunmen kill five in Orakzai, bomb hurts police in Kohat\n"
+        "KOHAT (Wire) - Gunmen ambushed a passenger van in Orakzai district on Thursday, killing five people, a "
+        "police official said.\n"
+        "The attack took place near the village of Shin Tangi on the road linking Hangu with Kalaya. No group "
+        "claimed responsibility.\n"
+        "In a separate incident, a roadside bomb struck a police vehicle on the outskirts of Kohat, wounding three "
+        "officers, police said.\n"
+        "The district has seen repeated sectarian clashes, in which more than 60 people have died since July.",
+        date(2025, 1, 17),
+    )
+    got = {
+        (i.event_type, i.place.city, i.place.district, i.killed_total, i.injured_total, i.claimed)
+        for i in res.incidents
+    }
+    assert got == {
+        ("armed_assault", "Shin Tangi", "Orakzai", 5, None, False),  # the village of the district told before
+        ("bombing", "Kohat", "Kohat", None, 3, None),  # the headline's second event, its figure from its paragraph
+    }

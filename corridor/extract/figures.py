@@ -386,6 +386,9 @@ def _left_chain(nps: list[_NP], verb_start: int, text: str) -> list[_NP]:
     return chain
 
 
+_SPEAKER = prefilter.compile(r"\s*(?:said|says|told|added|confirmed|stated|reported)\b", re.I)
+
+
 def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
     after = [np for np in nps if np.start >= verb_end]
     if not after:
@@ -400,6 +403,8 @@ def _right_np(nps: list[_NP], verb_end: int, text: str) -> list[_NP]:
     chain = [first]
     for np in after[1:]:
         gap = text[chain[-1].end : np.start]
+        if _SPEAKER.match(text, np.end):
+            break  # "killing five people, a police official said": the speaker is no victim
         if np.partitive and _PART_GAP.match(gap):
             chain.append(np)
             break

@@ -126,6 +126,8 @@ def classify_sentence(sent: Sentence) -> None:
     if lx.TRIGGER.search(t):
         sent.flags.add("trigger")
     elif not sent.event_types:
+        if lx.AGGREGATE.search(t):
+            sent.flags.add("aggregate")  # "60 people have died since July": a toll of many events, no victim count
         return  # no violence spoken of: the remaining cues only qualify violent sentences
     if lx.SPECIFIC.search(t):
         sent.flags.add("specific")
@@ -321,6 +323,7 @@ def _conflicts(doc: Doc, cand: Candidate, sent: Sentence) -> bool:
 
 def group(doc: Doc) -> list[Candidate]:
     cands: list[Candidate] = []
+    last: Candidate | None = None  # the incident the previous grouped sentence joined
     for sent in doc.sentences:
         anchor = is_anchor(sent)
         supporting = (
@@ -340,17 +343,24 @@ def group(doc: Doc) -> list[Candidate]:
         has_own = event_date(sent) is not None or best_place(sent) is not None
         target = None
         if cands and not anchor and not has_own and (LATEST.search(sent.text) or sent.flags & {"claim", "no_claim"}):
-            # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told
+            # "the latest attack", "Tuesday's bombing": the report's own news, not the last event told; a claim
+            # right after an event's paragraph is that event's (a headline may have opened another one first)
             target = next((c for c in reversed(cands) if not _is_old(doc, c)), cands[-1])
+            if not LATEST.search(sent.text) and last is not None and not _is_old(doc, last):
+                target = last
         elif cands and not anchor and any(f"field_{k}" in sent.flags for k in FIELD_SUPPORT):
             target = cands[-1]  # a labelled line of a field report belongs to the event it follows
         elif anchor and "backref_event" in sent.flags and event_date(sent) is None:
             pass  # an earlier event told in passing: its own incident
         elif "new_event" not in sent.flags or not anchor:
             if has_own:
-                target = next((c for c in reversed(cands) if not _conflicts(doc, c, sent)), None)
+                fits = [c for c in reversed(cands) if not _conflicts(doc, c, sent)]
+                # of the incidents it fits, the one in its own district first (a headline may have opened two)
+                bp = best_place(sent)
+                same = [c for c in fits if bp is not None and not _other_district(bp.place, c.place)]
+                target = (same or fits)[0] if fits else None
             elif cands:
-                target = cands[-1]
+                target = last if last is not None and "new_event" not in sent.flags else cands[-1]
         if target is None:
             if not anchor:
                 continue
@@ -362,6 +372,7 @@ def group(doc: Doc) -> list[Candidate]:
                 target.date = DateMention(0, 0, nxt.group(0), prev.value + timedelta(days=1), "day", "relative")
             cands.append(target)
         target.add(sent, anchor)
+        last = target
     _attach_leading_field_lines(doc, cands)
     return cands
 
@@ -768,6 +779,18 @@ def build(doc: Doc, cand: Candidate) -> ExtractedIncident | None:
     )
 
 
+_FILLED = ("killed_total", "injured_total", "killed_foreign", "injured_foreign", "foreign_nationality", "perpetrator")
+
+
+def _fill(first: ExtractedIncident, later: ExtractedIncident) -> None:
+    """One incident told twice in a report (a headline, then its paragraph): what only the later telling says
+    (a figure, the group) completes the first, with the later sentence as its evidence."""
+    for name in (*_FILLED, "claimed"):
+        if getattr(first, name) is None and getattr(later, name) is not None:
+            setattr(first, name, getattr(later, name))
+            first.evidence += [e for e in later.evidence if e.field == name]
+
+
 def _same(a: ExtractedIncident, b: ExtractedIncident) -> bool:
     if a.date and b.date and a.date[:7] != b.date[:7]:
         return False
@@ -915,12 +938,19 @@ _ENUM_SPLIT = prefilter.compile(
     r"(?:bombing|attack|blast|shooting|stabbing|explosion|assault|ambush|raid|hijacking|kidnapping|killing|abduction)\b)",
     lx.I,
 )
+_TITLE_SPLIT = prefilter.compile(r"\s*[,;]\s+|\s+-\s+")
 # "The two attacks he referred to were ...": an introduction to the list, not an aggregate
 _ENUM_INTRO = prefilter.compile(
     r"^\W*(?:the|these|both)\s+(?:two|three|four)?\s*(?:attacks|bombings|incidents|assaults)\b[^,;:]{0,40}?"
     r"\b(?:were|are)\b\s*:?\s*",
     lx.I,
 )
+
+
+def _other_district(a: Place | None, b: Place | None) -> bool:
+    da = a.name if a is not None and a.base_kind == "district" else (a.district if a is not None else None)
+    db = b.name if b is not None and b.base_kind == "district" else (b.district if b is not None else None)
+    return da is not None and db is not None and da != db
 
 
 def _own_anchor(sent: Sentence, start: int, end: int) -> tuple[DateMention | None, Place | None]:
@@ -965,6 +995,9 @@ def split_enumerations(doc: Doc) -> None:
     out: list[Sentence] = []
     for sent in doc.sentences:
         cuts = [m for m in _ENUM_SPLIT.finditer(sent.text) if m.start() > 0]
+        if not cuts and sent.is_title:
+            # "Gunmen kill six in Kurram, bomb hurts police in Peshawar": a headline of two events
+            cuts = [m for m in _TITLE_SPLIT.finditer(sent.text) if m.start() > 0]
         if not cuts or not lx.TRIGGER.search(sent.text):
             out.append(sent)
             continue
@@ -979,7 +1012,12 @@ def split_enumerations(doc: Doc) -> None:
             (d is not None or p is not None) for d, p in anchors
         )
         ok = ok and all(
-            not dates_compatible(d1, d2) or not places_compatible(p1, p2) for (d1, p1), (d2, p2) in pairwise(anchors)
+            not dates_compatible(d1, d2)
+            or not places_compatible(p1, p2)
+            # a headline's two events in two districts ("kill five in Orakzai, bomb hurts police in Kohat"),
+            # however near the districts lie
+            or (sent.is_title and _other_district(p1, p2))
+            for (d1, p1), (d2, p2) in pairwise(anchors)
         )
         if not ok:
             out.append(sent)
@@ -1018,6 +1056,7 @@ def extract_incidents(doc: Doc) -> Doc:
             continue
         twin = next((o for o in out if _same(o, inc)), None)
         if twin is not None:
+            _fill(twin, inc)
             continue
         out.append(inc)
     doc.incidents = out

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc, Sentence
-from corridor.extract.unlisted import recurrences, unlisted_after, unlisted_before, unlisted_in_cell
+from corridor.extract.unlisted import (
+    locality_of,
+    recurrences,
+    unlisted_after,
+    unlisted_before,
+    unlisted_in_cell,
+    villages_of,
+)
 from corridor.geo.gazetteer import Place, PlaceMatch, distance_km, get_gazetteer
 
 LOCATIVE = prefilter.compile(
@@ -34,7 +41,9 @@ ASIDE_BEFORE = prefilter.compile(
     r"|\b(?:working|employed|worked)\s+(?:\w+\s+){0,2}?(?:on|at|for|in|with)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}"
     r"|\b(?:travel+ing|travel+ed|heading|headed|bound|returning|coming|on\s+(?:its|their|his|her)\s+way)\b[^;,.]{0,40}?"
     r"\b(?:from|to|for|at)\s+(?:the\s+|their\s+|its\s+)?(?:[\w-]+\s+){0,2}"
-    r"|\b(?:hail\w*\s+from|natives?\s+of|residents?\s+of|belong\w*\s+to|\d+,\s+from)\s+(?:the\s+)?)$",
+    r"|\b(?:hail\w*\s+from|natives?\s+of|residents?\s+of|belong\w*\s+to|\d+,\s+from)\s+(?:the\s+)?"
+    # the ends of the road it happened on: "on the road linking Parachinar with Peshawar"
+    r"|\b(?:linking|connecting|joining)\s+(?:[\w-]+\s+){0,2}?(?:(?:with|and|to)\s+(?:[\w-]+\s+){0,2}?)?)$",
     re.I,
 )
 # a list item of a situation report: "2.1 MUSAKHEL - ...", "a. 20 MAR - GWADAR: ..." (not a dateline)
@@ -115,8 +124,8 @@ def tag_places(doc: Doc) -> Doc:
         got = unlisted_before(sent.text, pm.start, pm.end, place) or unlisted_after(sent.text, pm.start, pm.end, place)
         if got is not None:
             start, end, village = got
-            taken = known[sidx] + [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
-            if all(end <= s or start >= e for s, e in taken):
+            actors = [(a.start - sent.start, a.end - sent.start) for a in sent.actors]
+            if all(end <= s or start >= e for s, e in actors) and _claim_span(sent, start, end, known[sidx]):
                 _mention(sent, start, end, village, (village,))
                 unlisted.setdefault(village.name, village)
     for sent in doc.sentences:
@@ -139,6 +148,25 @@ def tag_places(doc: Doc) -> Doc:
         if got is not None:
             _mention(sent, got[0], got[1], got[2], (got[2],))
             unlisted.setdefault(got[2].name, got[2])
+    for sent in doc.sentences:
+        # "near the village of Bagan": a village of the district the report is about (the nearest domestic
+        # district or town named before it, in this sentence or the two before)
+        for start, end, name in villages_of(sent.text):
+            if not _claim_span(sent, start, end, known.get(sent.index, [])):
+                continue
+            before = [
+                p
+                for x in doc.sentences[max(0, sent.index - 2) : sent.index + 1]
+                for p in x.places
+                if p.start < sent.start + start
+                and p.place.is_domestic
+                and p.place.base_kind in ("district", "city", "town")
+                and not p.speech
+            ]
+            if before:
+                village = locality_of(name, before[-1].place)
+                _mention(sent, start, end, village, (village,))
+                unlisted.setdefault(village.name, village)
     if unlisted:
         # a village the report has placed is recognised wherever it recurs ("the Mandori ambush")
         for sent in doc.sentences:
@@ -149,6 +177,22 @@ def tag_places(doc: Doc) -> Doc:
         for sent in doc.sentences:
             sent.places.sort(key=lambda p: p.start)
     return doc
+
+
+def _claim_span(sent: Sentence, start: int, end: int, known: list[tuple[int, int]]) -> bool:
+    """Whether an unlisted locality may take sent.text[start:end]: not when a gazetteer name is the whole of it or
+    reaches outside it; a gazetteer name inside a longer one ("Tangi" in "the village of Shin Tangi") is a
+    different place's and gives way."""
+    inner = []
+    for s, e in known:
+        if e <= start or s >= end:
+            continue
+        if (s, e) == (start, end) or s < start or e > end:
+            return False
+        inner.append((s, e))
+    if inner:
+        sent.places = [p for p in sent.places if (p.start - sent.start, p.end - sent.start) not in inner]
+    return True
 
 
 def _mention(sent: Sentence, start: int, end: int, place: Place, candidates: tuple[Place, ...]) -> None:

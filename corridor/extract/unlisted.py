@@ -95,6 +95,28 @@ POSSESSIVE_AFTER = re.compile(
 )
 
 
+# "near the village of Bagan", "in the town of Kalaya": the district comes from the report's context
+VILLAGE_OF = prefilter.compile(
+    r"\b(?:in|at|near|outside|inside|around|off|from)\s+the\s+(?P<word>village|town|hamlet|settlement|locality)"
+    r"\s+of\s+" + _NAME
+)
+
+
+def villages_of(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of every "the village of NAME" construction in `text`."""
+    out = []
+    for m in VILLAGE_OF.finditer(text):
+        name = m.group("name")
+        if not any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", name)):
+            out.append((m.start("name"), m.end("name"), name))
+    return out
+
+
+def locality_of(name: str, anchor: Place) -> Place:
+    """A village in the district of a known place (the report's context)."""
+    return _locality(name, anchor, True)
+
+
 def unlisted_after(text: str, start: int, end: int, anchor: Place) -> tuple[int, int, Place] | None:
     """The unlisted locality named just after the known place `anchor` by the possessive ("Bajaur's Mamond
     tehsil"): (start, end) of the name and its place."""
