@@ -155,7 +155,8 @@ def main() -> None:
                 pg = _tree(postmaster) if postmaster else []
                 s0, g0 = _cpu(pids), _cpu(pg)
                 n, p50, p99, bad = wrk(base, script, c, a.seconds)
-                s1, g1 = _cpu(_tree(server.pid)), _cpu(pg)
+                # backends opened during the run count from zero (one that closed during it is lost)
+                s1, g1 = _cpu(_tree(server.pid)), _cpu(sorted(set(pg) | set(_tree(postmaster) if postmaster else [])))
                 print(
                     f"{kind:4s} {c:3d} clients: {n / a.seconds:6.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
                     f"server CPU {(s1 - s0) * 1000 / n:5.2f} ms/req  PostgreSQL CPU {(g1 - g0) * 1000 / n:5.2f} ms/req"

@@ -136,12 +136,14 @@ def create_token(
     return IssuedToken(secret, rec)
 
 
+# built once: SQLAlchemy keys a statement for its compiled cache once per object, not once per request
+_TOKEN = sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash")).options(joinedload(ApiToken.user))
+
+
 def token_viewer(session: Session, token: str) -> tuple[Viewer, User, ApiToken] | None:
     """Who a bearer token speaks for: one query for the token and its user (it runs on every API request).
     Nothing is changed here: the caller records the token's last use, at most once a minute."""
-    rec = session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == digest(token)).options(joinedload(ApiToken.user))
-    )
+    rec = session.scalar(_TOKEN, {"token_hash": digest(token)})
     stamp = now()
     if rec is None or rec.revoked_at is not None or (rec.expires_at and rec.expires_at <= stamp):
         return None

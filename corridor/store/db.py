@@ -144,13 +144,6 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # the API's read sessions: on PostgreSQL without BEGIN and ROLLBACK (two round trips of a request's five
-        # or six). READ COMMITTED gives every statement its own snapshot inside a transaction too, so a read-only
-        # session sees exactly what it saw before; SQLite's driver begins no transaction for a read anyway
-        reader = self.engine
-        if self.engine.dialect.name == "postgresql":
-            reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.read_sessions = sessionmaker(reader, expire_on_commit=False)
         self.write_engine = make_engine(url, immediate=True) if self.engine.dialect.name == "sqlite" else self.engine
         self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
 

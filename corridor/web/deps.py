@@ -32,13 +32,12 @@ def get_store(request: Request) -> Store:
 
 
 async def db(request: Request) -> AsyncIterator[Session]:
-    """A read session (SQLite: readers never wait for writers; PostgreSQL: no BEGIN/ROLLBACK round trips, see
-    `Store.read_sessions`). Writes go through `db_write` or a `store.transaction()` of their own.
+    """A read session (SQLite: readers never wait for writers).
 
     Made and closed in the event loop: a session opens no connection until its first statement, and closing
     one that holds none does no I/O; one that still holds a connection is closed in the thread pool (the routes
     on the hot path, show and list, hand theirs back themselves). Two thread-pool round trips fewer a request."""
-    session = get_store(request).read_sessions()
+    session = get_store(request).sessions()
     try:
         yield session
     finally:
