@@ -753,3 +753,19 @@ def test_a_wire_story_of_two_attacks_keeps_each_its_own_place_claim_and_figures(
         ("armed_assault", "Shin Tangi", "Orakzai", 5, None, False),  # the village of the district told before
         ("bombing", "Kohat", "Kohat", None, 3, None),  # the headline's second event, its figure from its paragraph
     }
+
+
+@pytest.mark.parametrize(
+    ("when", "want"),
+    [
+        ("on the night between Saturday and Sunday", "2025-03-01"),
+        ("on the intervening night of Friday and Saturday", "2025-02-28"),
+        ("on 28-02-2025", "2025-02-28"),
+        ("on 02/13/2025", "2025-02-13"),  # month first only where the day cannot be a month
+    ],
+)
+def test_onset_nights_and_numeric_dates(when: str, want: str) -> None:
+    res = extract_text(
+        f"Attack\nMilitants attacked a Levies post in Kharan {when}, killing four personnel.", date(2025, 3, 4)
+    )
+    assert [(i.date, i.event_type) for i in res.incidents] == [(want, "attack_on_facility")]

@@ -32,7 +32,14 @@ _YEAR = r"((?:19|20)\d\d)"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", prefilter.compile(rf"\b{_YEAR}-(\d\d)-(\d\d)\b")),
-    ("dmy_num", prefilter.compile(rf"\b(\d{{1,2}})[/.](\d{{1,2}})[/.]{_YEAR}\b")),
+    ("dmy_num", prefilter.compile(rf"\b(\d{{1,2}})([/.-])(\d{{1,2}})\2{_YEAR}\b")),
+    # "on the night between Saturday and Sunday", "the intervening night of Friday and Saturday": the onset
+    (
+        "night_between",
+        prefilter.compile(
+            rf"\b(?:the\s+)?(?:intervening\s+)?night\s+(?:between|of)\s+{_WD}\s+(?:and|to)\s+{_WD}\b", re.I
+        ),
+    ),
     # (Wednesday,) November 13(, 2024)  |  (Wednesday,) 13 November (2024)
     ("wd_mdy", prefilter.compile(rf"\b(?:{_WD},?\s+(?:the\s+)?)?{_MON}\s+{_DAY}\b(?:,?\s+{_YEAR})?", re.I)),
     (
@@ -195,8 +202,14 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
         d = _safe_date(int(g[0]), int(g[1]), int(g[2]))
         return mk(d, "day", "absolute") if d else None
     if kind == "dmy_num":
-        d = _safe_date(int(g[2]), int(g[1]), int(g[0]))
+        # day first, as Pakistan and most of the world write it; month first only where the day cannot be one
+        n1, n2, yy = int(g[0]), int(g[2]), int(g[3])
+        d = _safe_date(yy, n2, n1) if n2 <= 12 else _safe_date(yy, n1, n2)
         return mk(d, "day", "absolute") if d else None
+    if kind == "night_between":
+        if published is None:
+            return mk(None, None, "weekday")
+        return mk(_weekday_back(published, WEEKDAYS[g[0].lower()]), "day", "weekday")
     if kind in ("wd_mdy", "wd_dmy"):
         if kind == "wd_mdy":
             wd, mon, day, year = g

@@ -111,8 +111,9 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "attack_on_facility",
         prefilter.compile(
             r"\b(?:stormed|storming|laid\s+siege|besieged|breached|entered|forced\s+their\s+way\s+into|complex\s+attack|"
-            r"attack(?:ed)?\s+(?:on\s+)?(?:the|a|an)\s+(?:[\w'’-]+\s+){0,3}(?:camp|base|complex|compound|consulate|airbase|"
-            r"check\s*-?posts?|checkpoints?|security\s+posts?|outposts?|police\s+stations?|"
+            r"attack(?:ed)?\s+(?:on\s+)?(?:the|a|an|their|its|his|two|three|several)\s+(?:[\w'’-]+\s+){0,3}"
+            r"(?:camp|base|complex|compound|consulate|airbase|check\s*-?posts?|checkpoints?|posts?|outposts?|"
+            r"police\s+stations?|"
             r"air\s+base|cantonment|naval\s+(?:air\s+)?station|garrison|headquarters|office|port|facility|installation|plant|"
             r"project\s+site|prison|jail)|(?:blew\s+up|damaged|destroyed|torched|set\s+(?:on\s+)?fire)\s+(?:\w+\s+){0,3}"
             r"(?:pipeline|railway\s+track|track|tower|pylon|bridge|transmission|grid|school|gas|power))\b",
