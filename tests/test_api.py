@@ -79,6 +79,8 @@ def test_list_filters_pagination_and_formats(world: World) -> None:
     r = world.get("/api/v1/incidents", params={"limit": 2})
     page1 = r.json()
     assert len(page1["items"]) == 2 and page1["next_cursor"]
+    # the next page's address also in the Link header (RFC 8288), as for GeoJSON and CSV
+    assert r.headers["link"].endswith('>; rel="next"') and f"cursor={page1['next_cursor']}" in r.headers["link"]
     seen = [i["id"] for i in page1["items"]]
     cursor = page1["next_cursor"]
     while cursor:

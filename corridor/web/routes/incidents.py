@@ -149,7 +149,7 @@ def list_incidents(
         return Response(to_csv(rows, seen), media_type="text/csv; charset=utf-8", headers=headers)
     # serialised here: what IncidentPage would validate and dump (the model still documents the answer)
     page = {"items": [incident_record(r, mentions=seen.get(r.id, [])) for r in rows], "next_cursor": nxt}
-    return Response(_json(page), media_type="application/json")
+    return Response(_json(page), media_type="application/json", headers=headers)
 
 
 def _json(body: Any) -> str:
