@@ -769,3 +769,18 @@ def test_onset_nights_and_numeric_dates(when: str, want: str) -> None:
         f"Attack\nMilitants attacked a Levies post in Kharan {when}, killing four personnel.", date(2025, 3, 4)
     )
     assert [(i.date, i.event_type) for i in res.incidents] == [(want, "attack_on_facility")]
+
+
+def test_a_summary_period_makes_its_incidents_news() -> None:
+    from corridor.extract.incidents import report_period
+    from corridor.extract.pipeline import DEFAULT, prepare
+    from corridor.ingest.reader import RawDocument
+
+    text = (
+        "WEEKLY SECURITY SUMMARY\nPeriod: 03-09 FEB 2025 | Issued: 10 FEB 2025\n"
+        "a. 03 FEB - KHARAN: Gunmen fired on a Levies vehicle. 2 x Levies KIA.\n"
+        "b. 08 FEB - KECH: IED on a road-construction camp vehicle. 1 x driver WIA.\n"
+    )
+    doc = DEFAULT(prepare(RawDocument(data=text.encode(), text=text, kind="text"), date(2025, 2, 10)))
+    assert report_period(doc) == (date(2025, 2, 3), date(2025, 2, 9))
+    assert sorted((i.date, i.is_new) for i in doc.incidents) == [("2025-02-03", True), ("2025-02-08", True)]

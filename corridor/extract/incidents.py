@@ -616,6 +616,40 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
     return None, claimed, None, claim_sent
 
 
+_PERIOD = prefilter.compile(
+    r"\b(?:period|covering|coverage|reporting\s+period|for\s+the\s+(?:week|period))\b\s*:?\s*(?:from\s+)?"
+    r"(?P<d1>\d{1,2})(?:\s+(?P<m1>[A-Za-z]{3,9}))?\s*(?:[-–]|to|until)\s*(?P<d2>\d{1,2})\s+(?P<m2>[A-Za-z]{3,9})\s+"
+    r"(?P<y>(?:19|20)\d\d)\b",
+    lx.I,
+)
+_MONTHS = {
+    m.lower()[:3]: i
+    for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)
+}
+
+
+def report_period(doc: Doc) -> tuple[date, date] | None:
+    """The period a summary covers, from a line such as "Period: 20-26 MAR 2024" or "covering 28 Feb to 6 Mar
+    2025" in its first lines."""
+    for sent in doc.sentences[:8]:
+        m = _PERIOD.search(sent.text)
+        if not m:
+            continue
+        m2 = _MONTHS.get(m.group("m2").lower()[:3])
+        m1 = _MONTHS.get((m.group("m1") or m.group("m2")).lower()[:3])
+        if m1 is None or m2 is None:
+            continue
+        y = int(m.group("y"))
+        try:
+            start = date(y - 1 if m1 > m2 else y, m1, int(m.group("d1")))
+            end = date(y, m2, int(m.group("d2")))
+        except ValueError:
+            continue
+        if start <= end and (end - start).days <= 62:
+            return start, end
+    return None
+
+
 def _log_is_current(doc: Doc, row: Sentence) -> bool | None:
     """For a row of an incident-log table: whether the log reports current events (None: not a table row)."""
     table_of: dict[int, int] = doc.debug.get("table_of", {})
@@ -638,6 +672,9 @@ def _is_new(doc: Doc, cand: Candidate, when: DateMention | None) -> tuple[bool, 
     lead = any(s.is_title or s.index <= 2 for s in cand.anchors)
     if doc.published is not None and when is not None and when.value is not None:
         days = (doc.published - when.value).days
+        period = doc.debug.get("period")
+        if period is not None and when.precision == "day" and period[0] <= when.value <= period[1]:
+            return not backref, first  # "Period: 20-26 MAR 2024": a summary's incidents of its period are its news
         log = _log_is_current(doc, first)
         if log is not None:
             # a row of an incident log: the log's news when the log is current (its latest row within a month
@@ -1049,6 +1086,7 @@ def extract_incidents(doc: Doc) -> Doc:
         None,
     )
     doc.debug["main_place"] = _document_place(doc)
+    doc.debug["period"] = report_period(doc)
     _distribute_claims(doc, cands)
     for cand in cands:
         inc = build(doc, cand)
