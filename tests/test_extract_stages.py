@@ -784,3 +784,12 @@ def test_a_summary_period_makes_its_incidents_news() -> None:
     doc = DEFAULT(prepare(RawDocument(data=text.encode(), text=text, kind="text"), date(2025, 2, 10)))
     assert report_period(doc) == (date(2025, 2, 3), date(2025, 2, 9))
     assert sorted((i.date, i.is_new) for i in doc.incidents) == [("2025-02-03", True), ("2025-02-08", True)]
+
+
+def test_the_nationality_of_foreigners_targeted_with_no_toll_yet() -> None:
+    res = extract_text(
+        "FLASH\nWHAT: Explosion on the airport road in Karachi as a convoy transporting PRC nationals was passing. "
+        "Casualties unconfirmed.",
+        date(2025, 6, 4),
+    )
+    assert [(i.foreign_nationality, i.killed_foreign) for i in res.incidents] == [("Chinese", None)]

@@ -90,6 +90,7 @@ NATIONALITIES = {
     "foreigners": None,
 }
 _NAT_RE = "|".join(sorted((re.escape(k) for k in NATIONALITIES if k != "us"), key=len, reverse=True))
+NAT_RE = _NAT_RE  # the nationality words as one alternation, for other stages
 ATTACKER_NOUNS = {
     "militants",
     "militant",

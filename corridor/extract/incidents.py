@@ -18,7 +18,7 @@ from corridor.extract import lexicon as lx
 from corridor.extract import prefilter
 from corridor.extract.dates import DateMention, format_date, months_before
 from corridor.extract.document import Doc, Sentence
-from corridor.extract.figures import NUMBER_WORDS, Figure
+from corridor.extract.figures import NAT_RE, NATIONALITIES, NUMBER_WORDS, Figure
 from corridor.extract.places import PlaceMention
 from corridor.geo.gazetteer import Place, distance_km, get_gazetteer
 from corridor.model.enums import GeoPrecision
@@ -514,6 +514,15 @@ class Figures:
     nationality_source: Sentence | None
 
 
+TARGETED = prefilter.compile(
+    r"\b(?:carrying|transporting|ferrying|escorting|targeting|targeted|aimed\s+at|attack(?:ed)?\s+on)\s+"
+    r"(?:a\s+group\s+of\s+|the\s+|a\s+|an\s+|some\s+|several\s+|\w+\s+)?"
+    rf"(?P<nat>{NAT_RE})\s+(?:nationals|engineers|workers|citizens|staff|technicians|employees|experts|teachers|"
+    r"convoy|vehicles?|delegation|team|contractors|personnel|guests)\b",
+    lx.I,
+)
+
+
 def _figures(cand: Candidate) -> Figures:
     best: dict[str, tuple[int, Sentence]] = {}
     weak: dict[str, tuple[int, Sentence]] = {}
@@ -558,6 +567,15 @@ def _figures(cand: Candidate) -> Figures:
                 else ("killed", "injured")
             )
             all_foreign.append((kinds, nat_word, s))
+    if nat is None:
+        # "a convoy transporting PRC nationals", "a bus carrying Chinese engineers": the foreigners targeted,
+        # whatever became of them (their counts stay unknown unless a figure says them)
+        for s in cand.anchors:
+            tm = TARGETED.search(s.text)
+            word = NATIONALITIES.get(tm.group("nat").lower()) if tm else None
+            if word:
+                nat = (word, s)
+                break
     for key, value in weak.items():
         best.setdefault(key, value)
     for which_kinds, nat_word, s in all_foreign:
