@@ -1002,6 +1002,11 @@ _ENUM_INTRO = prefilter.compile(
 )
 
 
+def _family(text: str) -> str | None:
+    """The kind of violence a clause tells (its strongest type cue's family)."""
+    return next((FAMILIES[name] for name, pat in lx.TYPE_CUES if name in FAMILIES and pat.search(text)), None)
+
+
 def _other_district(a: Place | None, b: Place | None) -> bool:
     da = a.name if a is not None and a.base_kind == "district" else (a.district if a is not None else None)
     db = b.name if b is not None and b.base_kind == "district" else (b.district if b is not None else None)
@@ -1063,16 +1068,17 @@ def split_enumerations(doc: Doc) -> None:
         spans = list(pairwise(bounds))
         # every part must tell violence with a date or place of its own that differs from the part before
         anchors = [_own_anchor(sent, a, b) for a, b in spans]
+        families = [_family(sent.text[a - sent.start : b - sent.start]) for a, b in spans]
         ok = all(lx.TRIGGER.search(sent.text[a - sent.start : b - sent.start]) for a, b in spans) and all(
             (d is not None or p is not None) for d, p in anchors
         )
         ok = ok and all(
             not dates_compatible(d1, d2)
             or not places_compatible(p1, p2)
-            # a headline's two events in two districts ("kill five in Orakzai, bomb hurts police in Kohat"),
-            # however near the districts lie
-            or (sent.is_title and _other_district(p1, p2))
-            for (d1, p1), (d2, p2) in pairwise(anchors)
+            # a headline's two events of different kinds in two districts ("kill five in Orakzai, bomb hurts
+            # police in Kohat"), however near the districts lie; one kind in two places is often one attack
+            or (sent.is_title and _other_district(p1, p2) and f1 != f2)
+            for ((d1, p1), f1), ((d2, p2), f2) in pairwise(zip(anchors, families, strict=True))
         )
         if not ok:
             out.append(sent)
