@@ -793,3 +793,25 @@ def test_the_nationality_of_foreigners_targeted_with_no_toll_yet() -> None:
         date(2025, 6, 4),
     )
     assert [(i.foreign_nationality, i.killed_foreign) for i in res.incidents] == [("Chinese", None)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A gunman opened fire at the gate of a mosque in Kharan during prayers before blowing himself up inside, "
+        "killing 12 people.",
+        "The attacker shot two guards at the entrance of the imambargah in Kharan, then detonated his vest among the "
+        "worshippers, killing 12.",
+    ],
+)
+def test_gunfire_then_a_suicide_blast_is_a_suicide_bombing(sentence: str) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 6, 4))
+    assert [(i.event_type, i.killed_total) for i in res.incidents] == [("suicide_bombing", 12)]
+
+
+def test_shahadat_is_a_death() -> None:
+    res = extract_text(
+        "Attack\nTwo soldiers embraced shahadat when militants attacked a check post in Kharan on Monday.",
+        date(2025, 6, 4),
+    )
+    assert [i.killed_total for i in res.incidents] == [2]

@@ -178,7 +178,7 @@ NAMED_VICTIM = prefilter.compile(
 KILL_L = prefilter.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|all\s+)?)?"
     r"(?:killed|martyred|shot\s+dead|gunned\s+down|slain|dead|died|perished|lost\s+(?:their|his|her)\s+lives?"
-    r"|KIA|embraced\s+martyrdom|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
+    r"|KIA|embraced\s+(?:martyrdom|shahadat)|succumbed\s+to\s+(?:their|his|her)\s+(?:injuries|wounds)|lay\s+dead)\b",
     re.I,
 )
 KILL_R = prefilter.compile(

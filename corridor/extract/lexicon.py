@@ -15,7 +15,7 @@ TRIGGER = prefilter.compile(
     r"assault(?:s|ed)?|raid(?:s|ed)?|stormed|storming|gun\s+battle|killed|killing|martyred|injured|wounded|stabb\w*|"
     r"VBIEDs?|KIA|WIA|"
     r"assassinat\w+|gunned\s+down|kidnap\w*|abduct\w*|hostages?|hijack\w*|rockets?|mortars?|landmine|"
-    r"blew\s+(?:himself|herself|themselves)?\s*up|set\s+(?:on\s+)?fire|torched|sabotage\w*)\b",
+    r"(?:blew|blow|blows|blowing|blown)\s+(?:himself|herself|themselves)?\s*up|set\s+(?:on\s+)?fire|torched|sabotage\w*)\b",
     I,
 )
 # Words that name one specific event ("a blast", "the attack", "yesterday's bombing").
@@ -97,7 +97,8 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "suicide_bombing",
         prefilter.compile(
             r"\bsuicide\s+(?:bomb\w*|attack\w*|blast|car|vest|jacket|vehicle|explosion|"
-            r"squad|assault|VBIED|IED)|\bblew\s+(?:himself|herself|themselves)\s+up|\bself-detonat\w*|"
+            r"squad|assault|VBIED|IED)|\b(?:blew|blow|blows|blowing|blown)\s+(?:himself|herself|themselves)\s+up|"
+            r"\bself-detonat\w*|\bdetonat\w+\s+(?:his|her|their)\s+(?:suicide\s+|explosives?\s+)?(?:vest|jacket|belt)s?\b|"
             r"\bfidayee?n\b|\bsuicide\s+(?:bomber|attacker)s?\b"
             # a vehicle packed with explosives driven into its target has a driver who dies with it
             r"|\b(?:explosives?[- ](?:laden|packed|filled|rigged)|bomb[- ]laden|(?:laden|packed|loaded)\s+with\s+"
