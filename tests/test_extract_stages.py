@@ -815,3 +815,21 @@ def test_shahadat_is_a_death() -> None:
         date(2025, 6, 4),
     )
     assert [i.killed_total for i in res.incidents] == [2]
+
+
+@pytest.mark.parametrize(
+    ("claim", "perpetrator"),
+    [
+        (
+            "Ehsanullah Ehsan, a spokesman for Jamaat-ul-Ahrar, told reporters that the group's fighters had carried "
+            "it out.",
+            "JuA",
+        ),
+        ("Jamaat-ul-Ahrar said it was responsible.", "JuA"),
+        ("Hizbul Ahrar took credit for the bombing.", "HuA"),
+        ("A little-known group calling itself Jaish al-Fursan claimed responsibility.", "Jaish al-Fursan"),
+    ],
+)
+def test_claims_in_other_words_and_groups_the_list_lacks(claim: str, perpetrator: str) -> None:
+    res = extract_text(f"Blast\nA bomb killed four soldiers in Kharan on Sunday. {claim}", date(2025, 3, 11))
+    assert [(i.perpetrator, i.claimed) for i in res.incidents] == [(perpetrator, True)]
