@@ -833,3 +833,17 @@ def test_shahadat_is_a_death() -> None:
 def test_claims_in_other_words_and_groups_the_list_lacks(claim: str, perpetrator: str) -> None:
     res = extract_text(f"Blast\nA bomb killed four soldiers in Kharan on Sunday. {claim}", date(2025, 3, 11))
     assert [(i.perpetrator, i.claimed) for i in res.incidents] == [(perpetrator, True)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "killed"),
+    [
+        ("Police put the death toll at 12, while a hospital spokesman said 15 people had died.", 12),
+        ("A bomb killed 12 people. Later in the day the toll rose to 15.", 15),  # a rising toll: the latest
+        ("The bomb killed between 12 and 15 people.", 12),
+        ("The bomb killed 12-15 people.", 12),
+    ],
+)
+def test_competing_counts_give_the_lowest_and_a_rising_toll_the_latest(sentence: str, killed: int) -> None:
+    res = extract_text(f"Blast\nA bomb tore through a market in Kharan on Sunday. {sentence}", date(2025, 3, 11))
+    assert [i.killed_total for i in res.incidents] == [killed]

@@ -302,6 +302,15 @@ def _noun_phrases(text: str) -> list[_NP]:
         part = bool(re.search(r"(?:including|among\s+them|incl\.)\s*$", text[: m.start()], re.I))
         domestic = bool(re.search(r"\b(?:pakistani|local)\b", mods))
         out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun), part, domestic))
+    for m in RANGE_NP.finditer(text):
+        # "between 12 and 15 people", "12-15 people": the lowest count the text supports
+        low, high = _value(m.group("n")), _value(m.group("n2"))
+        if low is None or high is None or low >= high:
+            continue
+        noun = m.group("noun").lower()
+        attacker = noun in ATTACKER_NOUNS
+        out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
+        out.append(_NP(m.start(), m.end(), low, None, False, attacker, True))
     for m in PARTITIVE_RE.finditer(text):
         count = _value(m.group("n"))
         if count is None:
@@ -333,6 +342,11 @@ def _noun_phrases(text: str) -> list[_NP]:
     return out
 
 
+RANGE_NP = prefilter.compile(
+    rf"(?<![\w-])(?:between\s+)?(?P<n>{_NUM})\s*(?:-|–|to|and)\s*(?P<n2>{_NUM})\s+"
+    rf"(?:(?:[A-Za-z][\w'-]*\s+){{0,2}}?)(?P<noun>{VICTIM_NOUNS})(?![\w-])",
+    re.I,
+)
 _PEOPLE = prefilter.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
 PARTITIVE_RE = prefilter.compile(
     rf"(?<![\w-])(?P<n>{_NUM})\s+(?:of\s+(?:them|whom|those)|among\s+them)(?:\s+(?:were|being|was))?"

@@ -523,6 +523,26 @@ TARGETED = prefilter.compile(
 )
 
 
+_COMPETING = prefilter.compile(r"\b(?:while|whereas|but|however|although|though)\b", lx.I)
+_RISING = prefilter.compile(
+    r"\b(?:rose|risen|rises|climbed|increased|jumped|reached|later|now|since|updated|revised|succumbed)\b", lx.I
+)
+
+
+def _lowest_of_competing(sent: Sentence, figures: list[Figure]) -> list[Figure]:
+    """ "Police put the toll at 12, while a hospital spokesman said 15 had died": two sources for one moment, of
+    which the lowest count is the one the text supports (a rising toll, "later rose to 15", keeps the latest)."""
+    if len(figures) < 2 or not _COMPETING.search(sent.text) or _RISING.search(sent.text):
+        return figures
+    out = []
+    for f in figures:
+        same = [g for g in figures if g.kind == f.kind and g.count > 0]
+        if len(same) >= 2 and f.count > min(g.count for g in same):
+            continue
+        out.append(f)
+    return out
+
+
 def _figures(cand: Candidate) -> Figures:
     best: dict[str, tuple[int, Sentence]] = {}
     weak: dict[str, tuple[int, Sentence]] = {}
@@ -543,7 +563,7 @@ def _figures(cand: Candidate) -> Figures:
                 nat = (word, s)
         # an anonymous or unconfirmed source's figure counts only where no attributed figure exists
         pool = weak if WEAK_SOURCE.search(s.text) else best
-        for f in victim_figures(s):
+        for f in _lowest_of_competing(s, victim_figures(s)):
             if f.count == 0 and not f.foreign:
                 zero.setdefault(f.kind, s)
             total_key, foreign_key = f"{f.kind}_total", f"{f.kind}_foreign"
