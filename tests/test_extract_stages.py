@@ -847,3 +847,31 @@ def test_claims_in_other_words_and_groups_the_list_lacks(claim: str, perpetrator
 def test_competing_counts_give_the_lowest_and_a_rising_toll_the_latest(sentence: str, killed: int) -> None:
     res = extract_text(f"Blast\nA bomb tore through a market in Kharan on Sunday. {sentence}", date(2025, 3, 11))
     assert [i.killed_total for i in res.incidents] == [killed]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "want"),
+    [
+        (
+            "Gunmen fired on a van carrying Japanese nationals in Kharan on Monday; all five escaped unhurt but a guard "
+            "was injured.",
+            (None, 1, 0, 0, "Japanese"),
+        ),
+        (
+            "Two Chinese engineers were among 11 people killed when a bomb hit a bus in Kharan on Monday.",
+            (11, None, 2, None, "Chinese"),
+        ),
+        (
+            "A suicide bomber struck a convoy of Chinese engineers in Kharan on Monday. The engineers escaped unhurt, "
+            "but two children playing nearby were killed.",
+            (2, None, 0, 0, "Chinese"),
+        ),
+    ],
+)
+def test_foreigners_targeted_hurt_or_unharmed(sentence: str, want: tuple[object, ...]) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 3, 11))
+    got = [
+        (i.killed_total, i.injured_total, i.killed_foreign, i.injured_foreign, i.foreign_nationality)
+        for i in res.incidents
+    ]
+    assert got == [want]

@@ -354,7 +354,8 @@ PARTITIVE_RE = prefilter.compile(
     re.I,
 )
 AMONG_RE = prefilter.compile(
-    rf"(?<![\w-])(?P<sub>{_NUM})\s+(?P<subnoun>(?:[\w-]+\s+){{0,2}}?)among\s+(?:the\s+)?(?:at\s+least\s+)?"
+    rf"(?<![\w-])(?P<sub>{_NUM})\s+(?P<subnoun>(?:[\w-]+\s+){{0,2}}?)(?:(?:were|was|are)\s+)?among\s+(?:the\s+)?"
+    rf"(?:at\s+least\s+)?"
     rf"(?P<n>{_NUM})\s+(?:people\s+|persons\s+)?(?P<kind>dead|killed|injured|wounded|hurt)\b",
     re.I,
 )

@@ -490,6 +490,12 @@ SAFE = prefilter.compile(
 )
 
 
+# "the engineers escaped unhurt", "all five were unharmed": safe, with their nationality told elsewhere
+SAFE_GENERIC = prefilter.compile(
+    r"\b(?:the\s+|all\s+|both\s+)(?:[\w-]+\s+){0,2}?(?:escaped|were|was|remained)\s+(?:all\s+)?"
+    r"(?:unhurt|unharmed|unscathed|safe|uninjured)\b",
+    lx.I,
+)
 ALL_VICTIMS = prefilter.compile(
     r"\b(?:all|both)\s+(?:(?:the\s+)?(?:\w+\s+)?(?:of\s+the\s+)?)?(?P<who>victims|dead|killed|injured|wounded)\s+"
     r"(?:were|as|are)\s+(?P<nat>Chinese|Japanese|Korean|American|British|foreign(?:ers)?)\b",
@@ -515,7 +521,8 @@ class Figures:
 
 
 TARGETED = prefilter.compile(
-    r"\b(?:carrying|transporting|ferrying|escorting|targeting|targeted|aimed\s+at|attack(?:ed)?\s+on)\s+"
+    r"\b(?:carrying|transporting|ferrying|escorting|targeting|targeted|aimed\s+at|attack(?:ed)?\s+on|"
+    r"(?:convoy|motorcade|bus|van|vehicle|camp|residence)\s+of)\s+"
     r"(?:a\s+group\s+of\s+|the\s+|a\s+|an\s+|some\s+|several\s+|\w+\s+)?"
     rf"(?P<nat>{NAT_RE})\s+(?:nationals|engineers|workers|citizens|staff|technicians|employees|experts|teachers|"
     r"convoy|vehicles?|delegation|team|contractors|personnel|guests)\b",
@@ -550,16 +557,19 @@ def _figures(cand: Candidate) -> Figures:
     nat: tuple[str, Sentence] | None = None
     zero: dict[str, Sentence] = {}
     safe: Sentence | None = None
+    safe_generic: Sentence | None = None
     all_foreign: list[tuple[tuple[str, ...], str, Sentence]] = []
     for s in cand.sentences:
         if "aggregate" in s.flags:
             continue
+        if safe_generic is None and SAFE_GENERIC.search(s.text):
+            safe_generic = s
         m = SAFE.search(s.text)
         if m and safe is None:
             safe = s
             word = (m.group("nat") or m.group("nat2") or m.group("nat3") or "").lower()
             word = "Chinese" if word == "prc" else word.capitalize()
-            if word != "Foreign" and nat is None:
+            if word and word != "Foreign" and nat is None:
                 nat = (word, s)
         # an anonymous or unconfirmed source's figure counts only where no attributed figure exists
         pool = weak if WEAK_SOURCE.search(s.text) else best
@@ -596,6 +606,8 @@ def _figures(cand: Candidate) -> Figures:
             if word:
                 nat = (word, s)
                 break
+    if safe is None and safe_generic is not None and nat is not None:
+        safe = safe_generic  # the foreigners the attack targeted came out unharmed
     for key, value in weak.items():
         best.setdefault(key, value)
     for which_kinds, nat_word, s in all_foreign:
