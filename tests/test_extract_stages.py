@@ -853,8 +853,8 @@ def test_competing_counts_give_the_lowest_and_a_rising_toll_the_latest(sentence:
     ("sentence", "want"),
     [
         (
-            "Gunmen fired on a van carrying Japanese nationals in Kharan on Monday; all five escaped unhurt but a guard "
-            "was injured.",
+            "Gunmen fired on a van carrying Japanese nationals in Kharan on Monday; all five escaped unhurt but a "
+            "guard was injured.",
             (None, 1, 0, 0, "Japanese"),
         ),
         (
