@@ -133,36 +133,22 @@ def unlisted_after(text: str, start: int, end: int, anchor: Place) -> tuple[int,
 
 
 def _locality(name: str, anchor: Place, rural: bool) -> Place:
-    """The place of an unlisted locality of `anchor`: a village of its district, or a neighbourhood of a
-    metropolis."""
-    if anchor.base_kind == "district" or rural or anchor.population < METROPOLIS:
-        return Place(
-            id=f"unlisted:{name.lower()}:{anchor.id}",
-            name=name,
-            kind="locality:unlisted",
-            lat=anchor.lat,
-            lon=anchor.lon,
-            country=anchor.country,
-            cc=anchor.cc,
-            province=anchor.province,
-            district=anchor.name if anchor.base_kind == "district" else anchor.district,
-            city=name,
-            population=0,
-            approx=GeoPrecision.DISTRICT,
-        )
+    """The place of an unlisted locality of `anchor`: a village of its district (the district's coordinates), or a
+    neighbourhood of a metropolis (the city's)."""
+    village = anchor.base_kind == "district" or rural or anchor.population < METROPOLIS
     return Place(
         id=f"unlisted:{name.lower()}:{anchor.id}",
         name=name,
-        kind="neighbourhood:unlisted",
+        kind="locality:unlisted" if village else "neighbourhood:unlisted",
         lat=anchor.lat,
         lon=anchor.lon,
         country=anchor.country,
         cc=anchor.cc,
         province=anchor.province,
-        district=anchor.district,
-        city=anchor.city or anchor.name,
+        district=(anchor.name if anchor.base_kind == "district" else anchor.district),
+        city=name if village else (anchor.city or anchor.name),
         population=0,
-        approx=GeoPrecision.CITY,
+        approx=GeoPrecision.DISTRICT if village else GeoPrecision.CITY,
     )
 
 
