@@ -875,3 +875,33 @@ def test_foreigners_targeted_hurt_or_unharmed(sentence: str, want: tuple[object,
         for i in res.incidents
     ]
     assert got == [want]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "event_type", "nationality"),
+    [
+        (
+            "Militants set fire to six trucks and a crane at a road construction site near Kharan on Monday night.",
+            "attack_on_facility",
+            None,
+        ),
+        (
+            "Gunmen stopped a bus near Kharan on Monday, shot dead nine passengers and set fire to the vehicle.",
+            "armed_assault",
+            None,
+        ),  # burning after a shooting leaves it an armed assault
+        (
+            "Militants blew up the track and seized a passenger train with 300 people aboard near Kharan on Monday.",
+            "hijacking",
+            None,
+        ),
+        (
+            "Armed men kidnapped two Chinese engineers from a road project near Kharan on Monday.",
+            "kidnapping",
+            "Chinese",
+        ),
+    ],
+)
+def test_arson_hijacking_and_kidnapping(sentence: str, event_type: str, nationality: str | None) -> None:
+    res = extract_text("Attack\n" + sentence, date(2025, 3, 11))
+    assert [(i.event_type, i.foreign_nationality) for i in res.incidents] == [(event_type, nationality)]

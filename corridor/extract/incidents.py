@@ -460,6 +460,9 @@ def _choose_type(cand: Candidate, killed: int | None) -> tuple[str, Sentence | N
                 # ambush or a shooting make it no bombing
                 return "armed_assault", first(pool, "armed_assault") or s
             return name, s
+    s = first(cand.sentences, "arson")
+    if s:
+        return "attack_on_facility", s
     s = first(cand.sentences, "threat")
     if s:
         return "threat", s
@@ -521,7 +524,8 @@ class Figures:
 
 
 TARGETED = prefilter.compile(
-    r"\b(?:carrying|transporting|ferrying|escorting|targeting|targeted|aimed\s+at|attack(?:ed)?\s+on|"
+    r"\b(?:carrying|transporting|ferrying|escorting|targeting|targeted|aimed\s+at|attack(?:ed)?\s+on|kidnapped|"
+    r"abducted|seized|"
     r"(?:convoy|motorcade|bus|van|vehicle|camp|residence)\s+of)\s+"
     r"(?:a\s+group\s+of\s+|the\s+|a\s+|an\s+|some\s+|several\s+|\w+\s+)?"
     rf"(?P<nat>{NAT_RE})\s+(?:nationals|engineers|workers|citizens|staff|technicians|employees|experts|teachers|"

@@ -85,7 +85,10 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
         "hijacking",
         prefilter.compile(
             r"\bhijack\w*|\b(?:train|bus|plane|aircraft|passengers)\b[^.]{0,60}\bhostages?\b|"
-            r"\bhostages?\b[^.]{0,60}\b(?:train|bus|passengers)\b",
+            r"\bhostages?\b[^.]{0,60}\b(?:train|bus|passengers)\b|"
+            # "seized the Jaffar Express with 400 passengers aboard"
+            r"\b(?:seized|took\s+over|commandeered|took\s+control\s+of)\s+(?:the\s+|a\s+)?(?:[\w-]+\s+){0,3}?"
+            r"(?:train|express|bus|coach|plane|aircraft|ferry|boat)\b",
             I,
         ),
     ),
@@ -145,6 +148,17 @@ TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
             r"shot|ambush\w*|gun\s+battle|armed\s+(?:men|assailants|attackers|group|gang|militants)|assault\w*|"
             r"fired\s+(?:[\w.-]+\s+){0,3}(?:rounds|shots|bullets)|"
             r"attack(?:s|ed|ers?)?|raid\w*|stabbed|stabbing|knife)\b",
+            I,
+        ),
+    ),
+    (
+        # arson at a site (GTD's facility/infrastructure attack): the incident's type only when nothing else
+        # happened; trucks set on fire after a shooting leave it an armed assault
+        "arson",
+        prefilter.compile(
+            r"\b(?:torched|set\s+(?:on\s+)?fire(?:\s+to)?|burnt|burned|set\s+ablaze)\s+(?:[\w-]+\s+){0,3}?"
+            r"(?:trucks?|vehicles?|machinery|equipment|cranes?|excavators?|bulldozers?|containers?|tankers?|camp|site|"
+            r"offices?|buildings?|dumpers?|generators?)\b",
             I,
         ),
     ),
