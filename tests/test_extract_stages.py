@@ -905,3 +905,12 @@ def test_foreigners_targeted_hurt_or_unharmed(sentence: str, want: tuple[object,
 def test_arson_hijacking_and_kidnapping(sentence: str, event_type: str, nationality: str | None) -> None:
     res = extract_text("Attack\n" + sentence, date(2025, 3, 11))
     assert [(i.event_type, i.foreign_nationality) for i in res.incidents] == [(event_type, nationality)]
+
+
+def test_those_still_in_hospital_are_wounded() -> None:
+    res = extract_text(
+        "Blast\nThe death toll from Friday's blast in Kharan has risen to 16, officials said on Saturday, with more "
+        "than 20 people still in hospital.",
+        date(2025, 3, 11),
+    )
+    assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(16, 20)]

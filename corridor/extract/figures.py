@@ -193,7 +193,7 @@ KILL_R = prefilter.compile(
 INJ_L = prefilter.compile(
     r"\b(?:(?:were|was|have\s+been|has\s+been|had\s+been|are|is|got|being)\s+(?:reportedly\s+|also\s+|critically\s+|"
     r"seriously\s+|severely\s+|still\s+)?)?(?:injured|wounded|hurt|WIA|being\s+treated\b(?!\s+for\s+(?:shock|trauma))|"
-    r"under\s+treatment|receiving\s+treatment|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
+    r"under\s+treatment|receiving\s+treatment|(?:still|remain(?:ed)?)\s+in\s+(?:the\s+)?hospitals?|sustained\s+(?:\w+\s+)?injuries|received\s+(?:\w+\s+)?"
     r"injuries|suffered\s+(?:\w+\s+)?injuries|shot\s+and\s+(?:wounded|injured)|(?:being\s+)?treated\s+for\s+(?:their\s+|"
     r"his\s+|her\s+)?(?:injuries|wounds)|hospitali[sz]ed|admitted\s+to\s+(?:the\s+)?hospital)\b",
     re.I,
