@@ -914,3 +914,21 @@ def test_those_still_in_hospital_are_wounded() -> None:
         date(2025, 3, 11),
     )
     assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(16, 20)]
+
+
+@pytest.mark.parametrize(
+    ("text", "province", "city"),
+    [
+        (
+            "ISLAMABAD (AP) — At least a dozen people were killed Sunday when a bomb exploded at a market in northwest "
+            "Pakistan, police said.",
+            "Khyber Pakhtunkhwa",
+            None,
+        ),  # the dateline is where it was filed, not the scene
+        ("Blast\nA bomb killed three soldiers in Pakistan's restive southwest on Monday.", "Balochistan", None),
+        ("QUETTA: Two policemen were shot dead on Monday.", "Balochistan", "Quetta"),  # no other place: the dateline
+    ],
+)
+def test_wire_regions_and_datelines(text: str, province: str, city: str | None) -> None:
+    res = extract_text(text, date(2024, 11, 12))
+    assert [(i.place.province, i.place.city) for i in res.incidents] == [(province, city)]

@@ -51,6 +51,14 @@ HEADING_BEFORE = prefilter.compile(
     r"^\s*(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+(?:\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)?"
     r"|(?:(?:[-•*]|\d+(?:\.\d+)*\.?|[a-z]\.)\s+)?\d{1,2}(?:/\d{1,2})?\s+[A-Z]{3}\s*[-–—]\s*)$"
 )
+# the wire services' regions of Pakistan, by compass direction (AP, Reuters, AFP)
+_REGIONS = {"northwest": "Khyber Pakhtunkhwa", "southwest": "Balochistan", "south": "Sindh", "east": "Punjab"}
+REGION = prefilter.compile(
+    r"\b(?P<dir>north-?west(?:ern)?|south-?west(?:ern)?|south(?:ern)?|east(?:ern)?)\s+Pakistan\b"
+    r"|\b(?:Pakistan'?s|the\s+country'?s)\s+(?:restive\s+|volatile\s+|troubled\s+)?"
+    r"(?P<dir2>north-?west|south-?west)\b",
+    re.I,
+)
 FIELD_LOCATION = prefilter.compile(r"^\W{0,3}(?:location|place|where|site|scene)\b[^:\n]{0,24}:\s*", re.I)
 HEADING_AFTER = prefilter.compile(r"^\s*(?:\([^)]{1,40}\))?\s*[-–—:]")
 _NOT_PLACE_AFTER = prefilter.compile(
@@ -108,6 +116,17 @@ def tag_places(doc: Doc) -> Doc:
             raw.append((sent.index, m))
             if len({c.id for c in m.candidates}) == 1:
                 unambiguous.append(m.candidates[0])
+    for sent in doc.sentences:
+        # "in northwest Pakistan", "Pakistan's restive southwest": the province the wire services mean
+        for rm in REGION.finditer(sent.text):
+            word = (rm.group("dir") or rm.group("dir2")).lower().replace("-", "").removesuffix("ern")
+            prov = gaz.province(_REGIONS[word])
+            if prov is None:
+                continue
+            raw = [(i, pm) for i, pm in raw if i != sent.index or pm.end <= rm.start() or pm.start >= rm.end()]
+            raw.append((sent.index, PlaceMatch(rm.start(), rm.end(), rm.group(0), (prov,))))
+            unambiguous.append(prov)
+    raw.sort(key=lambda r: (r[0], r[1].start))
     provinces: dict[str, int] = {}
     for p in unambiguous:
         if p.province:
