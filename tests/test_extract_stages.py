@@ -932,3 +932,24 @@ def test_those_still_in_hospital_are_wounded() -> None:
 def test_wire_regions_and_datelines(text: str, province: str, city: str | None) -> None:
     res = extract_text(text, date(2024, 11, 12))
     assert [(i.place.province, i.place.city) for i in res.incidents] == [(province, city)]
+
+
+def test_a_roundup_of_separate_attacks_is_its_items_not_its_sum() -> None:
+    res = extract_text(
+        "Militants kill 7 in separate attacks across Balochistan\n"
+        "QUETTA: Militants killed at least seven people in three separate attacks across Balochistan on Wednesday, "
+        "officials said.\n"
+        "In the first attack, gunmen opened fire on a vehicle of the Levies force near Dalbandin in Chagai district, "
+        "killing three personnel.\n"
+        "Hours later, a remote-controlled bomb struck a Frontier Corps patrol in the Dasht area of Kech, killing two "
+        "soldiers and wounding four.\n"
+        "In Quetta, unidentified men on a motorcycle shot dead two brothers who ran a shop on Kasi Road.\n"
+        "No group claimed responsibility for any of the attacks.",
+        date(2025, 3, 6),
+    )
+    got = {(i.event_type, i.place.city, i.date, i.killed_total, i.injured_total, i.claimed) for i in res.incidents}
+    assert got == {
+        ("armed_assault", "Dalbandin", "2025-03-05", 3, None, False),
+        ("bombing", "Dasht", "2025-03-05", 2, 4, False),  # Dasht: an unlisted area of Kech
+        ("targeted_killing", "Quetta", "2025-03-05", 2, None, False),
+    }

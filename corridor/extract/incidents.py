@@ -904,6 +904,24 @@ WAVE_CLAIM = prefilter.compile(
 )
 
 
+_ALL_OF_THEM = prefilter.compile(
+    r"\b(?:any|either|none|all|each|both)\s+of\s+(?:the|these)\s+(?:\w+\s+)?(?:attacks|bombings|blasts|incidents|"
+    r"killings|assaults)|\b(?:either|any)\s+(?:attack|bombing|blast|incident)\b",
+    lx.I,
+)
+
+
+def _lead_summary_date(doc: Doc) -> DateMention | None:
+    """ "Militants killed seven people in three separate attacks on Wednesday": a lead that sums up the report's
+    attacks dates them, though it is no incident itself."""
+    for sent in doc.sentences[:4]:
+        if "aggregate" in sent.flags and "trigger" in sent.flags and "backref" not in sent.flags:
+            d = next((d for d in point_dates(sent) if d.precision == "day"), None)
+            if d is not None:
+                return d
+    return None
+
+
 def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
     """A claim left outside every incident ("the BLA claimed the wave of attacks") goes to the incident whose
     place it names, else to every incident of the report's news."""
@@ -925,8 +943,12 @@ def _distribute_claims(doc: Doc, cands: list[Candidate]) -> None:
                 )
             ]
             if NO_CLAIM.search(clause):
+                if not named and _ALL_OF_THEM.search(clause):
+                    # "no group claimed any of the attacks": every attack the report brings as news
+                    named = [c for c in cands if not _is_old(doc, c)]
                 for c in named:
-                    c.no_claims.append(s)
+                    if s not in c.no_claims:
+                        c.no_claims.append(s)
             elif CLAIM.search(clause) and any(a.text in clause for a in s.actors):
                 if WAVE_CLAIM.search(clause):
                     # "claimed the wave of attacks and said its men led the assault in Bela": every attack
@@ -1144,7 +1166,7 @@ def extract_incidents(doc: Doc) -> Doc:
             if c.date and c.date.precision == "day" and not any("backref_event" in s.flags for s in c.anchors)
         ),
         None,
-    )
+    ) or _lead_summary_date(doc)
     doc.debug["main_place"] = _document_place(doc)
     doc.debug["period"] = report_period(doc)
     _distribute_claims(doc, cands)

@@ -45,10 +45,12 @@ AGGREGATE = prefilter.compile(
     r"\bsince\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\b(?!\s+\d)|"
     r"\b(?:repeated|frequent|recurring|sporadic|recurrent)\s+(?:[\w-]+\s+)?(?:clashes|attacks|violence|killings|"
     r"bombings|ambushes)\b|"
-    r"\bsimilar\s+attacks|\b(?:attacked|targeted|hit|struck)\s+(?:twice|three\s+times|several\s+times|repeatedly)\b|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic)\s+attacks|"
+    r"\bsimilar\s+attacks|\b(?:attacked|targeted|hit|struck)\s+(?:twice|three\s+times|several\s+times|repeatedly)\b|\b(?:many|several|numerous|multiple|repeated|frequent|recurring|deadly|sporadic|separate)\s+attacks|"
     r"\b(?:have|has)\s+been\s+(?:killed|targeted|attacked)\s+in\s+(?:similar|various|several|multiple|different)|"
     r"\bacross\s+the\s+(?:province|country|region|city|district)|\battacks\s+were\b|"
-    r"\b(?:both|all|the\s+two|the\s+three|these|two|three|four|five|six|several|\d+)\s+attacks\b|\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
+    r"\b(?:both|all|the\s+two|the\s+three|these|two|three|four|five|six|several|\d+)\s+(?:(?:separate|different|"
+    r"coordinated|simultaneous|parallel|deadly|similar|twin|related)\s+)?(?:attacks|incidents|bombings|blasts)\b|"
+    r"\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
     I,
 )
 # Hypothetical or future: not an incident that happened.
