@@ -953,3 +953,16 @@ def test_a_roundup_of_separate_attacks_is_its_items_not_its_sum() -> None:
         ("bombing", "Dasht", "2025-03-05", 2, 4, False),  # Dasht: an unlisted area of Kech
         ("targeted_killing", "Quetta", "2025-03-05", 2, None, False),
     }
+
+
+@pytest.mark.parametrize(
+    ("sentence", "killed", "injured"),
+    [
+        ("The blast in Kharan on Monday claimed two lives and injured five.", 2, 5),
+        ("At least 14 lives were lost in the blast in Kharan on Monday.", 14, None),
+        ("The blast in Kharan on Monday cost the lives of three soldiers.", 3, None),
+    ],
+)
+def test_deaths_counted_as_lives(sentence: str, killed: int, injured: int | None) -> None:
+    res = extract_text("Blast\n" + sentence, date(2025, 3, 11))
+    assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(killed, injured)]

@@ -183,7 +183,7 @@ KILL_L = prefilter.compile(
 )
 KILL_R = prefilter.compile(
     r"\b(?:shot(?=\s+(?:[\w-]+\s+){1,4}?dead\b)|put\s+the\s+(?:dead|death\s+toll|toll|number\s+of\s+(?:dead|deaths))\s+at|shot\s+dead|gunned\s+down|shot\s+and\s+killed|killing|killed|kills|kill|martyring|martyred|claimed\s+the\s+lives?\s+of|claiming\s+the\s+lives?\s+of"
-    r"|took\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
+    r"|took\s+the\s+lives?\s+of|cost(?:ing)?\s+the\s+lives?\s+of|left|leaving|(?:death\s+)?toll\s+(?:has\s+|had\s+)?(?:rose|risen|climbed|reached|jumped|"
     r"increased|stood|stands|rises|climbs)\s+(?:to|at)|(?:death\s+)?toll\s+(?:of|at|now|is\s+now|now\s+at|to)|toll\b[^.;]{0,80}?\b(?:rose|risen|climbed|"
     r"reached|jumped|increased|stood|stands|rises|climbs|put|is|was)\s+(?:to|at)|(?:count|number|tally)\s+of\s+(?:the\s+)?"
     r"(?:dead|deaths|fatalities)\s+(?:was|is|stood\s+at|at|to)|among\s+the\s+(?:dead|killed|"
@@ -345,6 +345,11 @@ def _noun_phrases(text: str) -> list[_NP]:
 RANGE_NP = prefilter.compile(
     rf"(?<![\w-])(?:between\s+)?(?P<n>{_NUM})\s*(?:-|–|to|and)\s*(?P<n2>{_NUM})\s+"
     rf"(?:(?:[A-Za-z][\w'-]*\s+){{0,2}}?)(?P<noun>{VICTIM_NOUNS})(?![\w-])",
+    re.I,
+)
+LIVES = prefilter.compile(
+    rf"\b(?:claimed|claiming|claims|took|taking|cost|costing)\s+(?:(?:{_QUAL})\s+)?(?P<n>{_NUM})\s+(?:more\s+)?lives\b"
+    rf"|(?<![\w-])(?P<n2>{_NUM})\s+lives\s+(?:were|have\s+been|had\s+been)\s+lost\b",
     re.I,
 )
 _PEOPLE = prefilter.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
@@ -519,6 +524,9 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
     if not _CASUALTY_WORDS.search(text):
         return []  # most sentences speak of no casualty: skip the phrase analysis
     nps = _noun_phrases(text)
+    lives = list(LIVES.finditer(text))
+    if lives:  # "claimed two lives and injured five": "two" is no subject of "injured"
+        nps = [np for np in nps if not any(m.start() <= np.start < m.end() for m in lives)]
     out: list[Figure] = []
     used: set[int] = set()
     for kind, left, right in (("killed", KILL_L, KILL_R), ("injured", INJ_L, INJ_R)):
@@ -570,6 +578,13 @@ def find_figures(text: str, offset: int = 0) -> list[Figure]:
                 f.also = bool(re.search(r"\balso\b", text[chain[-1].end : m.end()], re.I))
                 out.append(f)
     out = _add_also(out)
+    for m in lives:
+        # "the blast claimed two lives", "14 lives were lost": deaths counted as lives
+        n = _value(m.group("n") or m.group("n2"))
+        if n is not None and not any(
+            f.kind == "killed" and f.start - offset < m.end() and m.start() < f.end - offset for f in out
+        ):
+            out.append(Figure("killed", n, None, None, m.start() + offset, m.end() + offset, m.group(0)))
     for m in AMONG_RE.finditer(text):
         total_n, sub_n = _value(m.group("n")), _value(m.group("sub"))
         if total_n is None or sub_n is None or sub_n > total_n:
