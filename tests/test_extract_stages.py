@@ -966,3 +966,17 @@ def test_a_roundup_of_separate_attacks_is_its_items_not_its_sum() -> None:
 def test_deaths_counted_as_lives(sentence: str, killed: int, injured: int | None) -> None:
     res = extract_text("Blast\n" + sentence, date(2025, 3, 11))
     assert [(i.killed_total, i.injured_total) for i in res.incidents] == [(killed, injured)]
+
+
+@pytest.mark.parametrize(
+    ("when", "want"),
+    [
+        ("on the 5th", ("2025-03-05", "day")),
+        ("on the 20th", ("2025-02-20", "day")),  # still to come this month: last month's
+        ("on Wednesday last week", ("2025-03-05", "day")),
+        ("at the weekend", ("2025-03", "month")),
+    ],
+)
+def test_more_relative_days(when: str, want: tuple[str, str]) -> None:
+    res = extract_text(f"Blast\nA bomb went off in Kharan {when}, killing two people.", date(2025, 3, 11))
+    assert [(i.date, i.date_precision) for i in res.incidents] == [want]

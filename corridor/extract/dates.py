@@ -56,6 +56,18 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("month_year", prefilter.compile(rf"\b{_MON},?\s+{_YEAR}\b", re.I)),
+    # "on Wednesday last week": that weekday of the calendar week before the report's
+    ("weekday_last_week", prefilter.compile(rf"\b(?:on\s+)?{_WD}\s+(?:of\s+)?last\s+week\b", re.I)),
+    # "on the 5th": that day of the report's month, or of the month before when it is still to come
+    (
+        "ordinal_day",
+        prefilter.compile(
+            rf"\bon\s+the\s+(\d{{1,2}})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?{_MON})(?!\s+(?:day|anniversary|floor))",
+            re.I,
+        ),
+    ),
+    # "at the weekend", "over the weekend": the last Saturday or Sunday, no finer than its month
+    ("weekend", prefilter.compile(r"\b(?:at|over|during)\s+the\s+weekend\b", re.I)),
     (
         "weekday",
         prefilter.compile(
@@ -206,6 +218,25 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
         n1, n2, yy = int(g[0]), int(g[2]), int(g[3])
         d = _safe_date(yy, n2, n1) if n2 <= 12 else _safe_date(yy, n1, n2)
         return mk(d, "day", "absolute") if d else None
+    if kind == "weekday_last_week":
+        if published is None:
+            return mk(None, None, "weekday")
+        monday = published - timedelta(days=published.weekday() + 7)
+        return mk(monday + timedelta(days=WEEKDAYS[g[0].lower()]), "day", "weekday")
+    if kind == "ordinal_day":
+        if published is None:
+            return mk(None, None, "relative")
+        dom = int(g[0])
+        yy, mm = published.year, published.month
+        if dom > published.day:
+            yy, mm = (yy - 1, 12) if mm == 1 else (yy, mm - 1)
+        on = _safe_date(yy, mm, dom)
+        return mk(on, "day", "relative") if on else None
+    if kind == "weekend":
+        if published is None:
+            return mk(None, None, "relative")
+        saturday = _weekday_back(published, 5, last=published.weekday() in (5, 6))
+        return mk(saturday.replace(day=1), "month", "relative")
     if kind == "night_between":
         if published is None:
             return mk(None, None, "weekday")
