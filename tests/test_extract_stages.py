@@ -980,3 +980,19 @@ def test_deaths_counted_as_lives(sentence: str, killed: int, injured: int | None
 def test_more_relative_days(when: str, want: tuple[str, str]) -> None:
     res = extract_text(f"Blast\nA bomb went off in Kharan {when}, killing two people.", date(2025, 3, 11))
     assert [(i.date, i.date_precision) for i in res.incidents] == [want]
+
+
+def test_a_political_story_recalling_attacks_by_their_month() -> None:
+    res = extract_text(
+        "Panel seeks security report\nISLAMABAD: A Senate panel on Tuesday asked for a report on the security of "
+        "foreign workers.\nIts chairman said Chinese engineers had been targeted repeatedly, recalling the March "
+        "suicide bombing in Besham that killed five Chinese nationals and their driver, and the October blast near "
+        "Karachi airport.\nAn official said terrorism incidents had risen by 70 percent this year, with more than "
+        "900 people killed in the first nine months.",
+        date(2024, 11, 19),
+    )
+    got = {(i.event_type, i.date, i.place.city, i.killed_total, i.killed_foreign, i.is_new) for i in res.incidents}
+    assert got == {
+        ("suicide_bombing", "2024-03", "Besham", 6, 5, False),
+        ("bombing", "2024-10", "Karachi", None, None, False),  # the 900 of nine months: statistics, no incident
+    }

@@ -56,6 +56,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("month_year", prefilter.compile(rf"\b{_MON},?\s+{_YEAR}\b", re.I)),
+    # "the October blast", "the March suicide bombing": an event named by its month
+    (
+        "the_month",
+        prefilter.compile(
+            rf"\bthe\s+{_MON}(?=\s+(?:[\w-]+\s+){{0,2}}?(?:bombing|blast|attack|assault|shooting|ambush|raid|"
+            r"explosion|killings?|massacre|hijacking|kidnapping|abduction)s?\b)",
+            re.I,
+        ),
+    ),
     # "on Wednesday last week": that weekday of the calendar week before the report's
     ("weekday_last_week", prefilter.compile(rf"\b(?:on\s+)?{_WD}\s+(?:of\s+)?last\s+week\b", re.I)),
     # "on the 5th": that day of the report's month, or of the month before when it is still to come
@@ -218,6 +227,11 @@ def _resolve(kind: str, m: re.Match[str], published: date | None) -> DateMention
         n1, n2, yy = int(g[0]), int(g[2]), int(g[3])
         d = _safe_date(yy, n2, n1) if n2 <= 12 else _safe_date(yy, n1, n2)
         return mk(d, "day", "absolute") if d else None
+    if kind == "the_month":
+        if published is None:
+            return mk(None, None, "month")
+        named = MONTHS[g[0].lower()]
+        return mk(date(published.year if named <= published.month else published.year - 1, named, 1), "month", "month")
     if kind == "weekday_last_week":
         if published is None:
             return mk(None, None, "weekday")

@@ -50,6 +50,7 @@ AGGREGATE = prefilter.compile(
     r"\bacross\s+the\s+(?:province|country|region|city|district)|\battacks\s+were\b|"
     r"\b(?:both|all|the\s+two|the\s+three|these|two|three|four|five|six|several|\d+)\s+(?:(?:separate|different|"
     r"coordinated|simultaneous|parallel|deadly|similar|twin|related)\s+)?(?:attacks|incidents|bombings|blasts)\b|"
+    r"\bin\s+the\s+first\s+(?:\w+\s+)?(?:months?|weeks?|half|quarter)\b|\b\d+(?:\.\d+)?\s*(?:percent|per\s+cent|%)|"
     r"\bin\s+total\b|\baltogether\b|\bcumulative|\bdeadliest\s+year|\bannual\s+(?:report|review)",
     I,
 )
@@ -65,7 +66,7 @@ BACKREF = prefilter.compile(
     r"\b(?:(?:targeted|attacked|hit|struck)\s+before\b|in\s+the\s+past\b|follows?|following(?!\s+(?:day|morning|afternoon|evening|night|week))|came\s+after|comes\s+after|comes?\s+(?:weeks|months|days|a\s+year)\s+after|"
     r"(?:weeks|months|days|years|a\s+year|a\s+month|a\s+week)\s+after|previous(?:ly)?|earlier\s+(?:attack|bombing|incident|"
     r"assault)|last\s+(?:year|month|January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)|recalled|in\s+the\s+wake\s+of|anniversary|a\s+year\s+ago|months\s+ago|years\s+ago|"
+    r"December)|recalled|recalling|recall|citing|pointing\s+to|in\s+the\s+wake\s+of|anniversary|a\s+year\s+ago|months\s+ago|years\s+ago|"
     r"similar\s+(?:attack|incident|bombing)|was\s+the\s+(?:latest|second|third)|reminiscent|back\s+in)\b",
     I,
 )
