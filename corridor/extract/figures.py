@@ -302,7 +302,10 @@ def _noun_phrases(text: str) -> list[_NP]:
         part = bool(re.search(r"(?:including|among\s+them|incl\.)\s*$", text[: m.start()], re.I))
         domestic = bool(re.search(r"\b(?:pakistani|local)\b", mods))
         out.append(_NP(m.start(), end, count, nationality, foreign, attacker, bool(noun), part, domestic))
-    for m in RANGE_NP.finditer(text):
+    ranges = list(RANGE_NP.finditer(text))
+    if any(c.isdigit() for c in text):
+        ranges += RANGE_DIGITS.finditer(text)
+    for m in ranges:
         # "between 12 and 15 people", "12-15 people": the lowest count the text supports
         low, high = _value(m.group("n")), _value(m.group("n2"))
         if low is None or high is None or low >= high:
@@ -342,8 +345,14 @@ def _noun_phrases(text: str) -> list[_NP]:
     return out
 
 
+# "between 12 and 15 people" (any numbers), "12-15 people", "12 to 15 people" (digits: cheap to look for)
 RANGE_NP = prefilter.compile(
-    rf"(?<![\w-])(?:between\s+)?(?P<n>{_NUM})\s*(?:-|–|to|and)\s*(?P<n2>{_NUM})\s+"
+    rf"\bbetween\s+(?P<n>{_NUM})\s+and\s+(?P<n2>{_NUM})\s+"
+    rf"(?:(?:[A-Za-z][\w'-]*\s+){{0,2}}?)(?P<noun>{VICTIM_NOUNS})(?![\w-])",
+    re.I,
+)
+RANGE_DIGITS = re.compile(
+    rf"(?<![\w-])(?P<n>\d{{1,4}})\s*(?:-|–|to)\s*(?P<n2>\d{{1,4}})\s+"
     rf"(?:(?:[A-Za-z][\w'-]*\s+){{0,2}}?)(?P<noun>{VICTIM_NOUNS})(?![\w-])",
     re.I,
 )
