@@ -123,7 +123,10 @@ class Prefiltered:
 
     def _may_match(self, text: str) -> bool:
         low = _folded(text)
-        return any(s in low for s in self._need)
+        for s in self._need:  # a plain loop: any() over a generator costs a frame per literal
+            if s in low:
+                return True
+        return False
 
     def search(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         if not self._may_match(string):
