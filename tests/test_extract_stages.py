@@ -996,3 +996,15 @@ def test_a_political_story_recalling_attacks_by_their_month() -> None:
         ("suicide_bombing", "2024-03", "Besham", 6, 5, False),
         ("bombing", "2024-10", "Karachi", None, None, False),  # the 900 of nine months: statistics, no incident
     }
+
+
+def test_attackers_counted_as_some_of_them_and_an_earlier_attack_told_after() -> None:
+    res = extract_text(
+        "Soldiers martyred in Kharan\nFive soldiers were martyred and four injured when terrorists attacked a check "
+        "post in Kharan late on Saturday night, the ISPR said on Sunday. The troops responded, killing six of the "
+        "attackers.\nEarlier this month, four policemen were killed when militants ambushed a police van in the same "
+        "district.",
+        date(2024, 3, 17),
+    )
+    got = sorted((i.date, i.killed_total, i.injured_total, i.is_new) for i in res.incidents)
+    assert got == [("2024-03", 4, None, False), ("2024-03-16", 5, 4, True)]

@@ -314,6 +314,13 @@ def _noun_phrases(text: str) -> list[_NP]:
         attacker = noun in ATTACKER_NOUNS
         out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
         out.append(_NP(m.start(), m.end(), low, None, False, attacker, True))
+    for m in OF_THE_ATTACKERS.finditer(text):
+        # "killing six of the attackers": attackers, whatever the number's own phrase said
+        count = _value(m.group("n"))
+        if count is None:
+            continue
+        out = [np for np in out if np.end <= m.start() or np.start >= m.end()]
+        out.append(_NP(m.start(), m.end(), count, None, False, True, True))
     for m in PARTITIVE_RE.finditer(text):
         count = _value(m.group("n"))
         if count is None:
@@ -362,6 +369,12 @@ LIVES = prefilter.compile(
     re.I,
 )
 _PEOPLE = prefilter.compile(rf"\b(?:{VICTIM_NOUNS})\b", re.I)
+OF_THE_ATTACKERS = prefilter.compile(
+    rf"(?<![\w-])(?P<n>{_NUM})\s+of\s+the\s+(?:\w+\s+)?(?:"
+    + "|".join(sorted(ATTACKER_NOUNS, key=len, reverse=True))
+    + r")\b",
+    re.I,
+)
 PARTITIVE_RE = prefilter.compile(
     rf"(?<![\w-])(?P<n>{_NUM})\s+(?:of\s+(?:them|whom|those)|among\s+them)(?:\s+(?:were|being|was))?"
     rf"(?:\s+(?P<nat>{_NAT_RE})\b(?:\s+(?P<noun>[a-z]+))?)?",

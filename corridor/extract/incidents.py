@@ -95,6 +95,9 @@ FIELD_SUPPORT = {
 }
 
 
+_EARLIER = prefilter.compile(
+    r"^\W*(?:earlier\s+this\s+(?:month|week|year)|last\s+(?:week|month)|in\s+a\s+previous\s+attack)\b", lx.I
+)
 MOTIVE = prefilter.compile(r"\b(?:revenge|retaliation|reprisal|avenge|avenging)\s+(?:for|of)\b", lx.I)
 
 
@@ -164,6 +167,9 @@ def classify_sentence(sent: Sentence) -> None:
         sent.flags.add("aggregate")  # "Total for the week: 3 incidents, 3 killed": the rows above, summed
     if lx.NEW_EVENT.search(t) or "enum_next" in sent.flags:
         sent.flags.add("new_event")
+    if _EARLIER.search(t) and any(f.count > 0 and not f.attackers for f in sent.figures):
+        # "Earlier this month, four policemen were killed ...": another, earlier event with its own victims
+        sent.flags |= {"new_event", "earlier"}
     if _STRONG_FACILITY.search(t):
         sent.flags.add("facility_strong")
 
@@ -1174,7 +1180,9 @@ def extract_incidents(doc: Doc) -> Doc:
         inc = build(doc, cand)
         if inc is None:
             continue
-        twin = next((o for o in out if _same(o, inc)), None)
+        # an event the report itself tells as another, earlier one is no second telling of an incident
+        earlier = any("earlier" in a.flags for a in cand.anchors)
+        twin = None if earlier else next((o for o in out if _same(o, inc)), None)
         if twin is not None:
             _fill(twin, inc)
             continue
