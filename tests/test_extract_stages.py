@@ -1008,3 +1008,13 @@ def test_attackers_counted_as_some_of_them_and_an_earlier_attack_told_after() ->
     )
     got = sorted((i.date, i.killed_total, i.injured_total, i.is_new) for i in res.incidents)
     assert got == [("2024-03", 4, None, False), ("2024-03-16", 5, 4, True)]
+
+
+def test_a_guess_at_the_group_names_no_perpetrator() -> None:
+    res = extract_text(
+        "Shooting\nA Chinese national was injured when two men on a motorcycle opened fire on his car in Karachi on "
+        "Thursday. Police said they were investigating whether the attack was linked to the Sindhudesh "
+        "Revolutionary Army.",
+        date(2025, 2, 7),
+    )
+    assert [(i.perpetrator, i.injured_foreign) for i in res.incidents] == [(None, 1)]

@@ -652,6 +652,13 @@ def _figures(cand: Candidate) -> Figures:
     return Figures(values, sources, nat[0] if nat else None, nat[1] if nat else None)
 
 
+HEDGED = prefilter.compile(
+    r"\b(?:whether|possible|possibly|may\s+have|might\s+have|could\s+have|not\s+ruled\s+out|ruling\s+out|"
+    r"speculat\w+)\b",
+    lx.I,
+)
+
+
 def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Sentence | None, Sentence | None]:
     claimed: bool | None = None
     claim_sent = None
@@ -671,6 +678,8 @@ def _perpetrator(doc: Doc, cand: Candidate) -> tuple[str | None, bool | None, Se
             return actors[0].actor, True, s, s
     for s in cand.sentences:
         actors = [a for a in s.actors if a.actor not in denied]
+        if "blame" in s.flags and HEDGED.search(s.text):
+            continue  # "investigating whether the attack was linked to the SRA": a guess names no perpetrator
         if actors and "deny" not in s.flags and ("blame" in s.flags or "trigger" in s.flags):
             return actors[0].actor, claimed, s, claim_sent
     return None, claimed, None, claim_sent
