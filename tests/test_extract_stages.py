@@ -1018,3 +1018,21 @@ def test_a_guess_at_the_group_names_no_perpetrator() -> None:
         date(2025, 2, 7),
     )
     assert [(i.perpetrator, i.injured_foreign) for i in res.incidents] == [(None, 1)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "city", "province"),
+    [
+        ("A blast in the Saddar area of Rawalpindi on Monday injured six people.", "Rawalpindi", "Punjab"),
+        ("Six people were injured in a cracker blast in Model Town, Lahore, on Monday.", "Lahore", "Punjab"),
+        (
+            "Two soldiers were killed in the Daraban area of Dera Ismail Khan on Monday.",
+            "Daraban",
+            "Khyber Pakhtunkhwa",
+        ),
+    ],
+)
+def test_a_place_told_as_part_of_the_next(sentence: str, city: str, province: str) -> None:
+    """Saddar is also Karachi's; Model Town a town of its own in the gazetteer; Daraban lies in D.I. Khan district."""
+    res = extract_text("Blast\n" + sentence, date(2025, 3, 11))
+    assert [(i.place.city, i.place.province) for i in res.incidents] == [(city, province)]

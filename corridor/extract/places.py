@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from corridor.extract import prefilter
 from corridor.extract.document import Doc, Sentence
 from corridor.extract.unlisted import (
+    METROPOLIS,
+    inside,
     locality_of,
+    part_of,
     recurrences,
     unlisted_after,
     unlisted_before,
@@ -186,6 +190,8 @@ def tag_places(doc: Doc) -> Doc:
                 village = locality_of(name, before[-1].place)
                 _mention(sent, start, end, village, (village,))
                 unlisted.setdefault(village.name, village)
+    for sent in doc.sentences:
+        _within_next(sent)
     if unlisted:
         # a village the report has placed is recognised wherever it recurs ("the Mandori ambush")
         for sent in doc.sentences:
@@ -196,6 +202,50 @@ def tag_places(doc: Doc) -> Doc:
         for sent in doc.sentences:
             sent.places.sort(key=lambda p: p.start)
     return doc
+
+
+# "the Saddar area of Rawalpindi", "Model Town, Lahore", "Latifabad in Hyderabad": a place told as part of the next
+_PART_GAP = prefilter.compile(
+    r"^(?:\s+(?:area|town|bazaar|market|road|chowk|neighbourhood|neighborhood|locality|sector|colony))?"
+    r"\s*(?:,|of|in)\s+(?:the\s+)?$",
+    re.I,
+)
+
+
+def _within_next(sent: Sentence) -> None:
+    """A place followed by the place it is part of takes the reading inside it: a candidate there, a
+    neighbourhood of a metropolis, or a locality of the container's district when the gazetteer knows the name
+    only elsewhere."""
+    places = sorted(sent.places, key=lambda p: p.start)
+    for m, n in pairwise(places):
+        gap = sent.text[m.end - sent.start : n.start - sent.start]
+        box = n.place
+        if (
+            not _PART_GAP.match(gap)
+            or not box.is_domestic
+            or box.base_kind not in ("city", "district")
+            or m.place.base_kind in ("district", "province", "country")
+            or m.place.kind.endswith(":unlisted")
+        ):
+            continue
+        inner = next((c for c in m.candidates if inside(c, box)), None)
+        if inner is not None and not (box.base_kind == "city" and box.population >= METROPOLIS):
+            m.place = inner
+            continue
+        if inner is None and _near(m.place, box, 50):
+            continue  # the gazetteer's place lies by the container anyway: its own point is the better one
+        m.place = part_of(inner or m.place, m.text, box)
+        m.candidates = (m.place,)
+
+
+def _near(a: Place, b: Place, km: float) -> bool:
+    return (
+        a.lat is not None
+        and a.lon is not None
+        and b.lat is not None
+        and b.lon is not None
+        and distance_km(a.lat, a.lon, b.lat, b.lon) <= km
+    )
 
 
 def _claim_span(sent: Sentence, start: int, end: int, known: list[tuple[int, int]]) -> bool:

@@ -178,3 +178,35 @@ def unlisted_in_cell(text: str, start: int, end: int, anchor: Place) -> tuple[in
     if m is None or any(w.lower() in _NOT_NAME for w in re.split(r"[- ]", m.group("name"))):
         return None
     return m.start("name"), m.end("name"), _locality(m.group("name"), anchor, True)
+
+
+def inside(place: Place, container: Place) -> bool:
+    """Whether `place` lies in `container` (a city or district) by the gazetteer's hierarchy."""
+    if container.base_kind == "district":
+        return place.district == container.name and place.province == container.province
+    # a city stands for its district too ("the Daraban area of Dera Ismail Khan")
+    return place.city == (container.city or container.name) or (
+        place.district is not None and place.district == container.district and place.province == container.province
+    )
+
+
+def part_of(place: Place, name: str, container: Place) -> Place:
+    """`place` (a name the gazetteer reads as somewhere else, or as a town of its own) told as a part of
+    `container` ("the Saddar area of Rawalpindi", "Model Town, Lahore"): a neighbourhood of a metropolis keeps
+    its own point; otherwise a locality of the container's district, with the container's coordinates."""
+    if container.base_kind != "district" and container.population >= METROPOLIS and inside(place, container):
+        return Place(
+            id=f"part:{place.id}:{container.id}",
+            name=place.name,
+            kind="neighbourhood:part",
+            lat=place.lat,
+            lon=place.lon,
+            country=container.country,
+            cc=container.cc,
+            province=container.province,
+            district=place.district or container.district,
+            city=container.city or container.name,
+            population=0,
+            approx=GeoPrecision.CITY,
+        )
+    return _locality(name, container, False)
