@@ -476,6 +476,7 @@ def store_incidents(session: Any, public_only: bool = True) -> list[Incident]:
     q = sa.select(Row).where(
         Row.status.notin_(("merged", "retracted")),
         Row.lat.is_not(None),
+        Row.lon.is_not(None),
         Row.date.is_not(None),
         Row.date_precision.in_(("day", "month")),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date as Date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from corridor.model.enums import DatePrecision, EventType
 
@@ -55,6 +55,13 @@ class PlaceIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     precision: Literal["point", "city", "district", "province", "country"] | None = None
+
+    @model_validator(mode="after")
+    def _a_point_has_both(self) -> PlaceIn:
+        # half a coordinate is no point: the map, the risk model and the alerts all need both
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together: give both or neither")
+        return self
 
 
 class IncidentCreate(BaseModel):
