@@ -193,7 +193,7 @@ def tag_places(doc: Doc) -> Doc:
     for sent in doc.sentences:
         _within_next(sent)
     if unlisted:
-        # a village the report has placed is recognised wherever it recurs ("the Mandori ambush")
+        # a village the report has placed is recognised wherever it recurs ("the Tarkai Kalay ambush")
         for sent in doc.sentences:
             taken = [(p.start - sent.start, p.end - sent.start) for p in sent.places]
             taken += [(a.start - sent.start, a.end - sent.start) for a in sent.actors]

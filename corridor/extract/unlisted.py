@@ -1,13 +1,13 @@
 """Places no gazetteer lists: a village or locality that the text itself ties to a known district or city.
 
-Attacks happen on open roads and in villages ("in the Mandori area of Lower Kurram", "at Khanozai in Pishin
-district", "near Mangochar (Kalat)") that no bundled gazetteer can list exhaustively: GeoNames' populated
+Attacks happen on open roads and in villages ("in the Tarkai Kalay area of Lower Kurram", "at Sheikh Wasil in
+Zhob district", "near Gidarband (Kalat)") that no bundled gazetteer can list exhaustively: GeoNames' populated
 places for Pakistan carry no population for most villages, and ACLED and GTD code such events at the named
 village with the district's coordinates when the village cannot be located. The text's own construction says
 what the unknown name is: a locality of the known place that follows it. This stage reads those constructions
 and makes a place of the name, in the known place's hierarchy, with the precision its coordinates really
 have (the district's or the city's, never a point). A name so defined is then recognised wherever it recurs in
-the same report ("the Mandori ambush").
+the same report ("the Tarkai Kalay ambush").
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ _AREA = (
 )
 _KIND_WORD = re.compile(r"\s+(?P<word>area|village|town|tehsil|locality|valley)\b", re.I)
 
-# "in the Mandori area of Lower Kurram", "Sur-Dakai village near Zhob"
+# "in the Tarkai Kalay area of Lower Kurram", "Shin Tangi village near Kalaya"
 AREA_OF = prefilter.compile(_LOC_AREA + _NAME + r"\s+" + _AREA + r"\s+(?:of|in|near)\s+(?:the\s+)?" + _PART + r"$")
-# "at Khanozai in Pishin district", "Chodhwan, Dera Ismail Khan district", "near Mangochar (Kalat)"
+# "at Sheikh Wasil in Zhob district", "Gul Imam, Tank district", "near Gidarband (Kalat)"
 IN_DISTRICT = prefilter.compile(
     _LOC + _NAME + r"(?:\s+" + _AREA + r")?(?:,\s+|\s+(?:in|of)\s+(?:the\s+)?)" + _PART + r"$"
 )
@@ -59,7 +59,7 @@ _NOT_NAME_WORDS = (
 )
 _NOT_NAME = frozenset(_NOT_NAME_WORDS.split())
 # a locality of a metropolis is one of its neighbourhoods ("the Hazar Ganji area of Quetta"); of a smaller
-# town it is, in this region's reporting, a rural area of the town's district ("the Sur-Dakai area of Zhob")
+# town it is, in this region's reporting, a rural area of the town's district ("the Sambaza area of Zhob")
 METROPOLIS = 1_500_000
 
 

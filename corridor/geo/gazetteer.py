@@ -130,7 +130,7 @@ _STOP = frozenset(
 _KIND_RANK = {
     "facility": 6,
     "neighbourhood": 5,
-    "locality": 5,  # a place the text defines inside a known one ("the Mandori area of Kurram")
+    "locality": 5,  # a place the text defines inside a known one ("the Tarkai Kalay area of Kurram")
     "town": 4,
     "city": 4,
     "village": 4,
