@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from corridor.export import COLUMNS
 from corridor.store.audit import verify
 from corridor.store.db import Store
 from corridor.store.tables import AuditEntry
@@ -100,6 +101,53 @@ def test_list_filters_pagination_and_formats(world: World) -> None:
     bad = world.get("/api/v1/incidents", params={"bbox": "1,2,3"})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["errors"][0]["field"] == "bbox"
+
+
+def test_list_items_are_show_records_and_every_filter_keeps_exactly_its_matches(world: World) -> None:
+    """The list reads rows through statements built once per viewer and filter combination: each item is what
+    show answers (the list's fields), each filter keeps the visible incidents that match it and no others,
+    an empty filter keeps all, and the cursor walks undated incidents after dated ones."""
+    c, h = world.client, world.auth("A", "analyst")
+    made = [
+        ("armed_assault", "2023-05-02", "Karachi", "Karachi", "Sindh", "BLA", None),
+        ("kidnapping", "2022-01-09", "Turbat", "Kech", "Balochistan", "BLF", "AMBER"),
+        ("bombing", None, "Bannu", "Bannu", "Khyber Pakhtunkhwa", "TTP", None),
+        ("bombing", None, "Peshawar", "Peshawar", "Khyber Pakhtunkhwa", None, None),
+    ]
+    for kind, day, city, district, province, actor, tlp in made:
+        body = {"event_type": kind, "date": day, "perpetrator": actor, "tlp": tlp or "GREEN"}
+        body["place"] = {"name": city, "city": city, "district": district, "province": province}
+        assert c.post("/api/v1/incidents", json=body, headers=h).status_code == 201
+    items = world.get("/api/v1/incidents", params={"limit": 500}).json()["items"]
+    assert len(items) == 4 + 4  # the world's four visible incidents and these
+    for item in items:
+        shown = world.get(f"/api/v1/incidents/{item['id']}").json()
+        assert item == {k: shown[k] for k in COLUMNS}
+    walked, cursor = [], None
+    while True:  # two at a time, across the dated and the undated
+        page = world.get("/api/v1/incidents", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        walked += [i["id"] for i in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert walked == [i["id"] for i in items] and items[-1]["date"] is None
+    checks = {
+        "province": ("province", "KHYBER pakhtunkhwa"),
+        "district": ("district", "kech"),
+        "event_type": ("event_type", "bombing"),
+        "actor": ("perpetrator", "TTP"),
+        "status": ("status", "draft"),
+        "tlp": ("tlp", "AMBER"),
+        "q": ("city", "turb"),
+    }
+    for param, (field, value) in checks.items():
+        got = [i["id"] for i in world.get("/api/v1/incidents", params={param: value, "limit": 500}).json()["items"]]
+        text = {i["id"]: str(i[field] or "").lower() for i in items}
+        want = [i for i in text if (value.lower() in text[i] if param == "q" else value.lower() == text[i])]
+        assert got == want and want, (param, got, want)
+    for param in ("province", "district", "event_type", "actor", "q"):
+        assert len(world.get("/api/v1/incidents", params={param: "", "limit": 500}).json()["items"]) == len(items)
+    both = world.get("/api/v1/incidents", params={"province": "khyber pakhtunkhwa", "actor": "TTP"}).json()
+    assert [i["city"] for i in both["items"]] == ["Bannu"]
 
 
 def test_edit_keeps_history_and_stale_writes_fail(world: World) -> None:

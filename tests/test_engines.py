@@ -329,3 +329,70 @@ def test_the_incident_list_can_walk_its_order_index_instead_of_sorting(store: St
         else:
             plan = "\n".join(str(r[-1]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
             assert "ix_incidents_date_order" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def _backend_pid(engine: sa.Engine) -> int:
+    with engine.connect() as c:
+        return int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with admin.connect() as c:
+        assert c.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar() is True
+    admin.dispose()
+
+
+@postgres_only
+def test_a_connection_dropped_while_idle_in_the_pool_is_replaced_not_failed(
+    new_store_url: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping on every checkout (a round trip per API request): a connection is checked only after sitting
+    idle CORRIDOR_DB_PING_AFTER seconds, and one the server dropped meanwhile is replaced without an error."""
+    url = new_store_url()
+    monkeypatch.setenv("CORRIDOR_DB_PING_AFTER", "0")
+    store = Store(url)
+    before = _backend_pid(store.read_engine)
+    _terminate(url, before)  # what a restarted server or a firewall's idle timeout does
+    after = _backend_pid(store.read_engine)
+    assert after != before
+    store.dispose()
+
+
+@postgres_only
+def test_a_connection_in_steady_use_is_not_pinged(
+    new_store_url: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the trade: a connection returned a moment ago is used unchecked, so a request that gets
+    one the server has just dropped fails, and the pool replaces it (and every older one) for the next."""
+    url = new_store_url()
+    monkeypatch.setenv("CORRIDOR_DB_PING_AFTER", "3600")
+    store = Store(url)
+    pid = _backend_pid(store.read_engine)
+    _terminate(url, pid)
+    with pytest.raises(sa.exc.OperationalError) as failed:
+        _backend_pid(store.read_engine)
+    assert failed.value.connection_invalidated
+    assert _backend_pid(store.read_engine) != pid
+    store.dispose()
+
+
+@postgres_only
+def test_api_reads_autocommit_and_a_list_is_planned_for_its_own_values(store: Store) -> None:
+    """The API's reads (token, show, list) run in autocommit, where psycopg prepares a statement after its fifth
+    run; the incident list is marked PLAN_EACH_CALL and never is, so PostgreSQL plans each page for its box and
+    dates instead of settling on one generic plan (4x the CPU on 100,000 incidents, bench/api_cpu.py)."""
+    from corridor.store.db import PLAN_EACH_CALL
+
+    listed = sa.select(Incident.id).where(Incident.date >= sa.bindparam("since"))
+    shown = sa.select(Incident.id).where(Incident.id == sa.bindparam("ident"))
+    with store.read_engine.connect() as c:
+        assert c.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        for _ in range(8):
+            c.execute(listed.execution_options(**{PLAN_EACH_CALL: True}), {"since": date(2020, 1, 1)})
+            c.execute(shown, {"ident": "x"})
+        prepared = c.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("incidents.id = $1" in p for p in prepared), prepared
+    assert not any("incidents.date >= $1" in p for p in prepared), prepared
+    with store.engine.connect() as c:  # the write side keeps its transactions
+        assert c.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]

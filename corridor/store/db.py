@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,8 +57,9 @@ def postgres_pool_options() -> dict[str, Any]:
 
     CORRIDOR_DB_POOL_SIZE connections are kept open (default 10), up to CORRIDOR_DB_MAX_OVERFLOW more are opened
     under load (default 20); a request waits at most CORRIDOR_DB_POOL_TIMEOUT seconds for one (default 30).
-    Connections are checked before use and renewed after 30 minutes, so a restarted database or a dropped idle
-    connection costs a reconnect, not a failed request.
+    A connection that sat idle in the pool for CORRIDOR_DB_PING_AFTER seconds (default 5) is checked before use
+    and renewed after 30 minutes, so a database restarted while the server was quiet, or an idle connection a
+    firewall dropped, costs a reconnect, not a failed request (`_ping_when_idle`).
 
     The planner is told that a random page read costs about what a sequential one does (random_page_cost 1.1,
     CORRIDOR_PG_RANDOM_PAGE_COST; PostgreSQL's default of 4 is for spinning disks). With the default, a list of
@@ -73,7 +75,6 @@ def postgres_pool_options() -> dict[str, Any]:
         "max_overflow": _int_env("CORRIDOR_DB_MAX_OVERFLOW", 20),
         "pool_timeout": _int_env("CORRIDOR_DB_POOL_TIMEOUT", 30),
         "pool_recycle": 1800,
-        "pool_pre_ping": True,
         "isolation_level": "READ COMMITTED",
         "connect_args": {"application_name": "corridor", "options": f"-c random_page_cost={cost}"},
     }
@@ -90,12 +91,58 @@ def make_engine(url: str, immediate: bool = False) -> sa.Engine:
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     options = postgres_pool_options() if sa.make_url(url).get_backend_name() == "postgresql" else {}
     engine = sa.create_engine(url, **options)
+    if engine.dialect.name == "postgresql":
+        _ping_when_idle(engine, float(_int_env("CORRIDOR_DB_PING_AFTER", 5)))
+        sa.event.listen(engine, "do_execute", _plan_each_call)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         if immediate:
             sa.event.listen(engine, "connect", _sqlite_manual_begin)
             sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
+
+
+def _ping_when_idle(engine: sa.Engine, after: float) -> None:
+    """Check a pooled connection before use when it has been idle for `after` seconds or more.
+
+    SQLAlchemy's pool_pre_ping checks on every checkout: a `SELECT 1` round trip on every API request, a fifth of a
+    show's PostgreSQL CPU under load (bench/api_cpu.py). A connection in steady use needs no check; one that sat
+    idle is where a restarted server or a dropped connection hides. When the database restarts under load, the
+    requests in flight fail (as they would with pre-ping); the first failure marks every older connection in the
+    pool for renewal, so the next requests get new ones."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # the pool reconnects (up to three times) on DisconnectionError; the cause stays chained
+            raise sa.exc.DisconnectionError(f"pooled connection failed its liveness check: {exc}") from exc
+
+
+PLAN_EACH_CALL = "corridor_plan_each_call"
+
+
+def _plan_each_call(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """Run a statement marked with the execution option PLAN_EACH_CALL unprepared, so that PostgreSQL plans it for
+    the values it is given.
+
+    In autocommit (the API's reads, `Store.read_engine`) psycopg prepares a statement on the server after its fifth
+    run and PostgreSQL may then settle on one generic plan for every value. Good for a lookup by id; bad for the
+    incident list, whose best plan depends on how many incidents the box and the dates hold: its generic plan cost
+    4.3 ms of PostgreSQL CPU a page instead of 1.1 (bench/api_cpu.py). In a transaction nothing is prepared (psycopg
+    forgets its prepared statements at every ROLLBACK), so there the option changes nothing."""
+    if context is not None and context.execution_options.get(PLAN_EACH_CALL):
+        cursor.execute(statement, parameters, prepare=False)
+        return True
+    return False
 
 
 def _sqlite_manual_begin(dbapi_conn: Any, _record: Any) -> None:
@@ -146,6 +193,14 @@ class Store:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_engine = make_engine(url, immediate=True) if self.engine.dialect.name == "sqlite" else self.engine
         self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        # reads that need no snapshot of their own (the API's token check, show and list): autocommit on
+        # PostgreSQL, the same connections without BEGIN and ROLLBACK; SQLite's reads are already cheap
+        self.read_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:

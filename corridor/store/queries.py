@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, selectinload
 
+from corridor.store import spatial
 from corridor.store.tables import Document, Incident, Mention, Source
 from corridor.store.visibility import Viewer, visible
 
@@ -215,3 +216,113 @@ def incident_row(session: Session, viewer: Viewer, ident: str) -> sa.Row[Any] | 
         if len(found) == 1:
             row = conn.execute(_incident_statement(viewer), {"ident": found[0]}).first()
     return row
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of the API's incident list: its filters, where the previous page ended, and its size."""
+
+    since: date | None = None
+    until: date | None = None
+    bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
+    province: str | None = None
+    district: str | None = None
+    event_type: str | None = None
+    perpetrator: str | None = None
+    status: str | None = None
+    tlp: str | None = None
+    text: str | None = None  # in place, city, perpetrator or a report's title
+    after: tuple[date | None, str] | None = None  # (date, id) of the last incident of the previous page
+    limit: int = 50
+
+    def bind(self) -> tuple[frozenset[str], dict[str, Any]]:
+        """The filters given (what shapes the statement) and the values of its parameters."""
+        params: dict[str, Any] = {"limit": self.limit}
+        for name in ("since", "until", "event_type", "perpetrator", "status", "tlp"):
+            if getattr(self, name):  # an empty value filters nothing
+                params[name] = getattr(self, name)
+        if self.province:
+            params["province"] = self.province.lower()
+        if self.district:
+            params["district"] = self.district.lower()
+        if self.text:
+            params["like"] = f"%{self.text.lower()}%"
+        if self.bbox:
+            params.update(zip(("minlon", "minlat", "maxlon", "maxlat"), self.bbox, strict=True))
+        shape = set(params)
+        if self.after:
+            when, params["after_id"] = self.after
+            if when is None:
+                shape.add("after_undated")
+            else:
+                shape.add("after")
+                params["after_date"] = when
+        return frozenset(shape), params
+
+
+def incident_page(conn: sa.Connection, viewer: Viewer, page: PageQuery, columns: tuple[str, ...]) -> list[sa.Row[Any]]:
+    """A page of the incidents `viewer` may see, newest first: rows of `columns` (limit + 1 of them asked for by
+    the caller to tell whether a next page exists)."""
+    shape, params = page.bind()
+    statement = _page_statement(viewer, shape, spatial.is_postgis(conn), columns)
+    return list(conn.execute(statement, params).all())
+
+
+@functools.lru_cache(maxsize=4096)
+def _page_statement(viewer: Viewer, shape: frozenset[str], pg: bool, columns: tuple[str, ...]) -> sa.Select[Any]:
+    """The list's statement for one viewer and one combination of filters, values as bound parameters: built and
+    keyed once, not per request (rebuilding it cost a tenth of a page's Python, bench/api_cpu.py). It holds what
+    `incidents_query` holds, `visible()` first, and is planned for each call's own box and dates (PLAN_EACH_CALL:
+    its best plan depends on how many incidents they hold)."""
+    from corridor.store.db import PLAN_EACH_CALL
+
+    p = sa.bindparam
+    q = sa.select(*(Incident.__table__.c[c] for c in columns)).where(
+        visible(viewer, "incident"), Incident.status != "merged"
+    )
+    if "since" in shape:
+        q = q.where(Incident.date >= p("since", type_=sa.Date))
+    if "until" in shape:
+        q = q.where(Incident.date <= p("until", type_=sa.Date))
+    if "minlon" in shape:
+        box = (
+            p("minlon", type_=sa.Float),
+            p("minlat", type_=sa.Float),
+            p("maxlon", type_=sa.Float),
+            p("maxlat", type_=sa.Float),
+        )
+        q = q.where(spatial.in_bbox(Incident, box, pg))  # type: ignore[arg-type]
+    if "province" in shape:
+        q = q.where(sa.func.lower(Incident.province) == p("province"))
+    if "district" in shape:
+        q = q.where(sa.func.lower(Incident.district) == p("district"))
+    for name, column in (
+        ("event_type", Incident.event_type),
+        ("perpetrator", Incident.perpetrator),
+        ("status", Incident.status),
+        ("tlp", Incident.tlp),  # narrows what the visibility filter already allows
+    ):
+        if name in shape:
+            q = q.where(column == p(name))
+    if "like" in shape:
+        like = p("like", type_=sa.String)
+        titles = (
+            sa.select(Mention.incident_id)
+            .join(Document, Mention.document_id == Document.id)
+            .where(sa.func.lower(Document.title).like(like))
+        )
+        q = q.where(
+            sa.or_(
+                sa.func.lower(Incident.place_name).like(like),
+                sa.func.lower(Incident.city).like(like),
+                sa.func.lower(Incident.perpetrator).like(like),
+                Incident.id.in_(titles),
+            )
+        )
+    if "after" in shape:
+        d, i = p("after_date", type_=sa.Date), p("after_id", type_=sa.String)
+        q = q.where(sa.or_(Incident.date < d, sa.and_(Incident.date == d, Incident.id > i), Incident.date.is_(None)))
+    elif "after_undated" in shape:
+        q = q.where(Incident.date.is_(None), Incident.id > p("after_id", type_=sa.String))
+    q = q.order_by(Incident.date.desc().nulls_last(), Incident.id).limit(p("limit", type_=sa.Integer))
+    return q.execution_options(**{PLAN_EACH_CALL: True})

@@ -1,4 +1,4 @@
-"""`corridor serve`: the app under uvicorn, in one process or in N worker processes sharing one listening socket.
+"""`corridor serve`: the app under uvicorn, in one process or in N worker processes listening on one port.
 
 uvicorn starts workers with multiprocessing's spawn, so each worker imports the app again from an import string
 (`corridor.web.app:create_app`, a factory: every worker opens its own store connections) and gets the logging
@@ -9,6 +9,7 @@ run's files, which would otherwise be added to this run's counts).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -17,7 +18,9 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from corridor.logs import logging_config, resolve_format
 from corridor.web.observability import MULTIPROC_ENV
@@ -71,7 +74,7 @@ def run_server(
     fmt = resolve_format(log_format)
     own = prepare_multiprocess_dir(workers)
     try:
-        config = NoDelayConfig(
+        config = uvicorn.Config(
             APP,
             factory=True,
             host=host,
@@ -84,7 +87,7 @@ def run_server(
             forwarded_allow_ips=forwarded_allow_ips or None,
         )
         if workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            Balanced(config, port_sockets(host, port, workers)).run()
         else:
             server = uvicorn.Server(config)
             server.run()
@@ -95,18 +98,91 @@ def run_server(
             shutil.rmtree(own, ignore_errors=True)
 
 
-def _no_delay_listener(sock: socket.socket) -> socket.socket:
-    """The listening socket, told that it speaks TCP.
+def port_sockets(host: str, port: int, n: int) -> list[socket.socket]:
+    """`n` TCP listening sockets bound to one port with SO_REUSEPORT: one per worker, so that the kernel spreads
+    new connections over the workers.
 
-    uvicorn binds the socket itself for several workers and leaves its protocol number at 0; accepted
-    connections inherit it, and asyncio only switches Nagle's algorithm off (TCP_NODELAY) on connections that say
-    IPPROTO_TCP. With Nagle on, every keep-alive response after the first waited for the client's delayed ACK:
-    52 ms for a 10 ms request under `--workers 2` (uvicorn issue 3149). The same descriptor, declared as TCP."""
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
-        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    return sock
+    With one socket shared by every worker (uvicorn's way, and gunicorn's), the worker whose event loop wakes first
+    accepts every connection waiting (asyncio accepts up to the listen backlog in one go). Clients that keep their
+    connections open (a reverse proxy's keep-alive pool, a load generator) then mostly land on one worker: at 64
+    clients, a 2-worker server answered show requests with p50 79 ms and p99 261 ms, the p99 set by the busier
+    worker's queue (bench/api_cpu.py). With a socket each, the kernel hashes each connection to one of them.
+    Port 0 picks a free port for the first socket and binds the others to it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(n):
+            # declared TCP: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on accepted connections of a
+            # socket that says IPPROTO_TCP, and uvicorn's own multi-worker socket says 0; with Nagle on, every
+            # keep-alive answer after the first waited for the client's delayed ACK (uvicorn issue 3149)
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sockets.append(sock)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.set_inheritable(True)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        logging.getLogger("uvicorn.error").error("cannot listen on %s:%s: %s", host, port, exc)
+        raise SystemExit(STARTUP_FAILURE) from exc
+    logging.getLogger("uvicorn.error").info("listening on http://%s:%d with %d workers", host, port, n)
+    return sockets
 
 
-class NoDelayConfig(uvicorn.Config):
-    def bind_socket(self) -> socket.socket:
-        return _no_delay_listener(super().bind_socket())
+class Balanced(Multiprocess):
+    """uvicorn's supervisor, with a listening socket per worker slot (`port_sockets`): a worker that dies or is
+    replaced (SIGHUP) hands its slot's socket to its successor, so every socket always has a worker."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets=[])
+        self.slots = sockets
+        self.processes_num = len(sockets)
+
+    def spawn(self, slot: int) -> Process:
+        process = Process(self.config, [self.slots[slot]])
+        process.start()
+        return process
+
+    def init_processes(self) -> None:
+        self.processes = [self.spawn(slot) for slot in range(self.processes_num)]
+
+    def restart_all(self) -> None:
+        """As uvicorn's: each replacement is serving before the worker it replaces is retired."""
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self.spawn(slot)
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                if not self.should_exit.is_set():
+                    logging.getLogger("uvicorn.error").error(
+                        "new worker [%s] was not ready in time; keeping worker [%s] and aborting the restart",
+                        new.pid,
+                        old.pid,
+                    )
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def keep_subprocess_alive(self) -> None:
+        """As uvicorn's: a hung worker is killed and a dead one replaced, on its own slot's socket; a worker that
+        failed before serving (the app does not load) stops the server instead of being restarted forever."""
+        if self.should_exit.is_set():
+            return
+        for slot, process in enumerate(self.processes):
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                logging.getLogger("uvicorn.error").error("worker [%s] failed to start; stopping", process.pid)
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            logging.getLogger("uvicorn.error").info("worker [%s] died; starting another", process.pid)
+            self.processes[slot] = self.spawn(slot)

@@ -12,28 +12,28 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from corridor.export import COLUMNS, incident_record, to_csv, to_geojson
+from corridor.export import COLUMNS, incident_record, list_record, to_csv, to_geojson
 from corridor.review import service as review
-from corridor.store import audit, spatial
+from corridor.store import audit
 from corridor.store.queries import (
-    IncidentFilter,
+    PageQuery,
     get_incident,
+    incident_page,
     incident_row,
-    incidents_query,
     mention_views,
     mention_views_of,
 )
-from corridor.store.tables import Document, Incident, Mention
+from corridor.store.tables import Incident
 from corridor.store.visibility import Viewer
 from corridor.web.access import ALL, EDITORS, access
-from corridor.web.deps import db, db_write, viewer
+from corridor.web.deps import db, db_read, db_write, viewer
 from corridor.web.problems import Problem
 from corridor.web.schemas import IncidentCreate, IncidentPage, IncidentPatch, MergeIn, Reason, ShareIn, SplitIn
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
-LIST_COLUMNS = [Incident.__table__.c[c] for c in COLUMNS if c != "sources"]  # what a list's record shows
+LIST_FIELDS = tuple(c for c in COLUMNS if c != "sources")  # what a list's record shows
 
 
 def _cursor_encode(inc: sa.Row[Any]) -> str:
@@ -96,46 +96,24 @@ def list_incidents(
     limit: int = Query(50, ge=1, le=500),
     format: Literal["json", "geojson", "csv"] = "json",
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db),
+    session: Session = Depends(db_read),
 ) -> Any:
-    f = IncidentFilter(
-        since=since, until=until, province=province, event_type=event_type, perpetrator=actor, status=status
+    page = PageQuery(
+        since=since,
+        until=until,
+        bbox=_bbox(bbox),
+        province=province,
+        district=district,
+        event_type=event_type,
+        perpetrator=actor,
+        status=status,
+        tlp=tlp,
+        text=q,
+        after=_cursor_decode(cursor) if cursor else None,
+        limit=limit + 1,  # one more than shown: whether a next page exists
     )
-    query = incidents_query(who, f)
-    box = _bbox(bbox)
-    if box:
-        pg = spatial.is_postgis(session.get_bind())  # PostGIS index on PostgreSQL, lat/lon ranges on SQLite
-        query = query.where(spatial.in_bbox(Incident, box, pg))
-    if district:
-        query = query.where(sa.func.lower(Incident.district) == district.lower())
-    if tlp:
-        query = query.where(Incident.tlp == tlp)  # narrows what the visibility filter already allows
-    if q:
-        like = f"%{q.lower()}%"
-        titles = (
-            sa.select(Mention.incident_id)
-            .join(Document, Mention.document_id == Document.id)
-            .where(sa.func.lower(Document.title).like(like))
-        )
-        query = query.where(
-            sa.or_(
-                sa.func.lower(Incident.place_name).like(like),
-                sa.func.lower(Incident.city).like(like),
-                sa.func.lower(Incident.perpetrator).like(like),
-                Incident.id.in_(titles),
-            )
-        )
-    if cursor:
-        d, i = _cursor_decode(cursor)
-        if d is None:
-            query = query.where(Incident.date.is_(None), Incident.id > i)
-        else:
-            query = query.where(
-                sa.or_(Incident.date < d, sa.and_(Incident.date == d, Incident.id > i), Incident.date.is_(None))
-            )
     # rows of the columns a list shows, not ORM objects (bench/api_cpu.py: a third of the page's Python time)
-    query = query.limit(limit + 1).with_only_columns(*LIST_COLUMNS)
-    rows = session.connection().execute(query).all()
+    rows = incident_page(session.connection(), who, page, LIST_FIELDS)
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = _cursor_encode(rows[-1]) if more and rows else None
@@ -148,8 +126,8 @@ def list_incidents(
     if format == "csv":
         return Response(to_csv(rows, seen), media_type="text/csv; charset=utf-8", headers=headers)
     # serialised here: what IncidentPage would validate and dump (the model still documents the answer)
-    page = {"items": [incident_record(r, mentions=seen.get(r.id, [])) for r in rows], "next_cursor": nxt}
-    return Response(_json(page), media_type="application/json", headers=headers)
+    body = {"items": [list_record(r, seen.get(r.id, [])) for r in rows], "next_cursor": nxt}
+    return Response(_json(body), media_type="application/json", headers=headers)
 
 
 def _json(body: Any) -> str:
@@ -220,7 +198,9 @@ def _run(session: Session, fn: Any, *args: Any) -> Incident:
 
 
 @router.get("/{incident_id}", **access(ALL, "read", marked="incident"))
-def show(incident_id: str, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+def show(
+    incident_id: str, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db_read)
+) -> Response:
     """One incident: the canonical record, every visible source with its figures, and the evidence sentences."""
     row = incident_row(session, who, incident_id)  # a row, not an ORM object: nothing here changes it
     if row is None:
