@@ -181,18 +181,17 @@ def _mentions_statement(viewer: Viewer, many: str | None) -> sa.Select[Any]:
     )
 
 
-def mention_views(session: Session, viewer: Viewer, incident_id: str) -> list[MentionView]:
+def mention_views(conn: sa.Connection, viewer: Viewer, incident_id: str) -> list[MentionView]:
     """The mentions of an incident whose reports `viewer` may see, with their documents and outlets."""
-    rows = session.connection().execute(_mentions_statement(viewer, None), {"incident_id": incident_id})
+    rows = conn.execute(_mentions_statement(viewer, None), {"incident_id": incident_id})
     return [_mention_view(r) for r in rows]
 
 
-def mention_views_of(session: Session, viewer: Viewer, incident_ids: list[str]) -> dict[str, list[MentionView]]:
+def mention_views_of(conn: sa.Connection, viewer: Viewer, incident_ids: list[str]) -> dict[str, list[MentionView]]:
     """Visible mentions of many incidents at once, by incident id (one statement for a page of results)."""
     if not incident_ids:
         return {}
     out: dict[str, list[MentionView]] = {}
-    conn = session.connection()
     for r in conn.execute(_mentions_statement(viewer, conn.dialect.name), {"incident_ids": incident_ids}):
         m = _mention_view(r)
         out.setdefault(m.incident_id or "", []).append(m)
@@ -206,9 +205,8 @@ def _incident_statement(viewer: Viewer) -> sa.Select[Any]:
     )
 
 
-def incident_row(session: Session, viewer: Viewer, ident: str) -> sa.Row[Any] | None:
+def incident_row(conn: sa.Connection, viewer: Viewer, ident: str) -> sa.Row[Any] | None:
     """`get_incident` as one row of the incidents table: by id or unique id prefix, if `viewer` may see it."""
-    conn = session.connection()
     row = conn.execute(_incident_statement(viewer), {"ident": ident}).first()
     if row is None and len(ident) >= 4:
         base = sa.select(Incident.id).where(visible(viewer, "incident"))

@@ -47,22 +47,6 @@ async def db(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def db_read(request: Request) -> AsyncIterator[Session]:
-    """A read-only session for routes that only read and are called most (show and list).
-
-    On PostgreSQL it reads in autocommit: every statement is its own snapshot, with no BEGIN and ROLLBACK round
-    trips around it (show's PostgreSQL CPU fell by a third, bench/api_cpu.py). A route that needs its statements
-    to agree on one snapshot, or writes, uses `db`. On SQLite it is `db`'s session."""
-    session = get_store(request).read_sessions()
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
-
-
 def db_write(store: Store = Depends(get_store)) -> Iterator[Session]:
     """A write session: the route commits; on SQLite it holds the write lock from its first statement."""
     with store.write_sessions() as session:

@@ -16,6 +16,7 @@ from corridor.export import COLUMNS, incident_record, list_record, to_csv, to_ge
 from corridor.review import service as review
 from corridor.store import audit
 from corridor.store.queries import (
+    MentionView,
     PageQuery,
     get_incident,
     incident_page,
@@ -26,7 +27,7 @@ from corridor.store.queries import (
 from corridor.store.tables import Incident
 from corridor.store.visibility import Viewer
 from corridor.web.access import ALL, EDITORS, access
-from corridor.web.deps import db, db_read, db_write, viewer
+from corridor.web.deps import db, db_write, get_store, viewer
 from corridor.web.problems import Problem
 from corridor.web.schemas import IncidentCreate, IncidentPage, IncidentPatch, MergeIn, Reason, ShareIn, SplitIn
 
@@ -96,7 +97,6 @@ def list_incidents(
     limit: int = Query(50, ge=1, le=500),
     format: Literal["json", "geojson", "csv"] = "json",
     who: Viewer = Depends(viewer),
-    session: Session = Depends(db_read),
 ) -> Any:
     page = PageQuery(
         since=since,
@@ -112,15 +112,15 @@ def list_incidents(
         after=_cursor_decode(cursor) if cursor else None,
         limit=limit + 1,  # one more than shown: whether a next page exists
     )
-    # rows of the columns a list shows, not ORM objects (bench/api_cpu.py: a third of the page's Python time)
-    rows = incident_page(session.connection(), who, page, LIST_FIELDS)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    with get_store(request).read_engine.connect() as conn:  # a read connection, not an ORM session: see Store
+        # rows of the columns a list shows, not ORM objects (bench/api_cpu.py: a third of the page's Python time)
+        rows = incident_page(conn, who, page, LIST_FIELDS)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        # the list names only the sources the caller may see (one query for the page); details come with show
+        seen = mention_views_of(conn, who, [r.id for r in rows])
     nxt = _cursor_encode(rows[-1]) if more and rows else None
     headers = {"Link": f'<{request.url.include_query_params(cursor=nxt)}>; rel="next"'} if nxt else {}
-    # the list names only the sources the caller may see (one query for the page); details come with show
-    seen = mention_views_of(session, who, [r.id for r in rows])
-    session.close()  # the connection goes back to the pool here, in the worker thread
     if format == "geojson":
         return Response(to_geojson(rows, seen), media_type="application/geo+json", headers=headers)
     if format == "csv":
@@ -132,10 +132,6 @@ def list_incidents(
 
 def _json(body: Any) -> str:
     return json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def _etag(inc: Incident | sa.Row[Any]) -> str:
-    return f'W/"{inc.version}"'
 
 
 def _if_match(value: str | None) -> int | None:
@@ -151,21 +147,31 @@ def _if_match(value: str | None) -> int | None:
 def _detail(
     session: Session, who: Viewer, inc: Incident | sa.Row[Any], request: Request, status: int = 200
 ) -> Response:
-    """The answer about one incident (show and every change): the record, the visible sources, the ETag; a RED
-    incident's read is audited. The session's transaction ends here, before the audit."""
-    body = incident_record(inc, detail=True, mentions=mention_views(session, who, inc.id))
+    """The answer about one incident after a change. The record is read first: the session's transaction then
+    ends (releasing SQLite's write lock) before the audit, and a rolled-back ORM object would load itself again."""
+    body = _record(inc, mention_views(session.connection(), who, inc.id))
+    session.rollback()
+    return _answer(who, body, request, status)
+
+
+def _record(inc: Incident | sa.Row[Any], mentions: list[MentionView]) -> dict[str, Any]:
+    body = incident_record(inc, detail=True, mentions=mentions)
     body["merged_into"] = inc.merged_into
     body["locked_fields"] = inc.locked_fields
-    tlp, iid, etag = inc.tlp, inc.id, _etag(inc)
-    session.rollback()  # end this read (and, in a write session, release the write lock) before auditing
-    if tlp == "RED":
+    return body
+
+
+def _answer(who: Viewer, body: dict[str, Any], request: Request, status: int = 200) -> Response:
+    """The answer about one incident (show and every change): the record with its visible sources, the ETag; a
+    RED incident's read is audited."""
+    if body["tlp"] == "RED":
         with request.app.state.store.transaction() as ws:
-            audit.record(ws, who, "incident.read", "incident", iid, request.state.request_id, {"tlp": "RED"})
+            audit.record(ws, who, "incident.read", "incident", body["id"], request.state.request_id, {"tlp": "RED"})
     return Response(
         json.dumps(body, default=str, ensure_ascii=False),
         status_code=status,
         media_type="application/json",
-        headers={"ETag": etag},
+        headers={"ETag": f'W/"{body["version"]}"'},
     )
 
 
@@ -198,14 +204,14 @@ def _run(session: Session, fn: Any, *args: Any) -> Incident:
 
 
 @router.get("/{incident_id}", **access(ALL, "read", marked="incident"))
-def show(
-    incident_id: str, request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db_read)
-) -> Response:
+def show(incident_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
     """One incident: the canonical record, every visible source with its figures, and the evidence sentences."""
-    row = incident_row(session, who, incident_id)  # a row, not an ORM object: nothing here changes it
-    if row is None:
-        raise Problem(404, "Not found", f"no incident {incident_id!r}")
-    return _detail(session, who, row, request)
+    with get_store(request).read_engine.connect() as conn:  # a read connection, not an ORM session: see Store
+        row = incident_row(conn, who, incident_id)  # a row, not an ORM object: nothing here changes it
+        if row is None:
+            raise Problem(404, "Not found", f"no incident {incident_id!r}")
+        body = _record(row, mention_views(conn, who, row.id))
+    return _answer(who, body, request)
 
 
 @router.post("", status_code=201, **access(EDITORS, "write"))
