@@ -230,11 +230,11 @@ def bench_api(incidents: int, clients: list[int], seconds: int, server_workers: 
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base)
-            from corridor.web.admission import configured_limit
+            from corridor.web.admission import configured_heavy_limit, configured_limit
 
             print(
-                f"  corridor serve --workers {server_workers} (each admitting {configured_limit()} requests at once); "
-                f"wrk -d{seconds}s per run, {os.cpu_count()} CPUs"
+                f"  corridor serve --workers {server_workers} (each working on {configured_limit()} request(s) at "
+                f"once, {configured_heavy_limit()} slow ones beside); wrk -d{seconds}s per run, {os.cpu_count()} CPUs"
             )
             for kind in ("list", "show"):
                 script = tmp / f"{kind}.lua"

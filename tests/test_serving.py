@@ -500,17 +500,58 @@ def test_admission_lets_a_few_requests_in_at_once_and_never_holds_the_probes() -
     assert telemetry.REQUESTS_WAITING._value.get() == before
 
 
-def test_admission_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from corridor.web.admission import DEFAULT, configured_limit
+def test_slow_work_takes_its_own_lane_and_quick_reads_never_wait_behind_it() -> None:
+    """A document to extract, a PDF brief, a risk fit or a TAXII exchange waits only for its own kind: with both
+    heavy turns taken and the main lane's one turn busy, a read still gets in as soon as that turn is free."""
+    import asyncio
 
-    monkeypatch.delenv("CORRIDOR_MAX_CONCURRENCY", raising=False)
-    assert configured_limit() == DEFAULT
-    monkeypatch.setenv("CORRIDOR_MAX_CONCURRENCY", "12")
-    assert configured_limit() == 12
-    for bad in ("0", "many"):
-        monkeypatch.setenv("CORRIDOR_MAX_CONCURRENCY", bad)
-        with pytest.raises(ValueError, match="CORRIDOR_MAX_CONCURRENCY"):
-            configured_limit()
+    from corridor.web.admission import Admission, is_heavy
+
+    assert is_heavy("/api/v1/documents/url") and is_heavy("/api/v1/brief") and is_heavy("/taxii2/api/collections/")
+    assert not is_heavy("/api/v1/incidents") and not is_heavy("/api/v1/incidents/abc")
+    inside: dict[str, int] = {"heavy": 0, "light": 0}
+    most: dict[str, int] = {"heavy": 0, "light": 0}
+    release = {"heavy": asyncio.Event(), "light": asyncio.Event()}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = "heavy" if is_heavy(scope["path"]) else "light"
+        inside[kind] += 1
+        most[kind] = max(most[kind], inside[kind])
+        await release[kind].wait()
+        inside[kind] -= 1
+
+    gate = Admission(app, limit=1, heavy_limit=2)
+
+    async def run() -> None:
+        heavy = [asyncio.create_task(gate({"type": "http", "path": "/api/v1/brief"}, None, None)) for _ in range(5)]
+        light = [asyncio.create_task(gate({"type": "http", "path": "/api/v1/incidents"}, None, None)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        assert inside == {"heavy": 2, "light": 1}  # the reads are not queued behind the five briefs
+        release["light"].set()
+        await asyncio.wait_for(asyncio.gather(*light), 5)  # every read done while the briefs still wait
+        assert inside["heavy"] == 2 and not all(t.done() for t in heavy)
+        release["heavy"].set()
+        await asyncio.wait_for(asyncio.gather(*heavy), 5)
+
+    asyncio.run(run())
+    assert most == {"heavy": 2, "light": 1}
+
+
+def test_admission_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corridor.web.admission import DEFAULT, DEFAULT_HEAVY, configured_heavy_limit, configured_limit
+
+    for name, read, default in (
+        ("CORRIDOR_MAX_CONCURRENCY", configured_limit, DEFAULT),
+        ("CORRIDOR_MAX_HEAVY", configured_heavy_limit, DEFAULT_HEAVY),
+    ):
+        monkeypatch.delenv(name, raising=False)
+        assert read() == default
+        monkeypatch.setenv(name, "12")
+        assert read() == 12
+        for bad in ("0", "many"):
+            monkeypatch.setenv(name, bad)
+            with pytest.raises(ValueError, match=name):
+                read()
 
 
 def test_readyz_does_not_fit_the_risk_model(local: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
