@@ -7,6 +7,7 @@ for the module and talk to it over HTTP; the readiness and access-rule tests use
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import logging
 import os
@@ -103,7 +104,13 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("served")
+    with serving(databases, tmp_path_factory.mktemp("served")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(databases: TestDatabases, home: Path) -> Iterator[Served]:
+    """`corridor serve --workers 2 --log-format json` on a store of its own in `home`, until the block ends."""
     url = databases.url(home / "corridor.db")
     store = Store(url)
     store.upgrade()
@@ -179,6 +186,34 @@ def test_two_workers_share_the_port_and_their_metrics_add_up(served: Served) -> 
     after = value(served.scrape(), "corridor_http_requests_total", method="GET", route="/api/v1/health", status="200")
     # whichever worker answers the scrape, it counts the requests of both (multiprocess mode)
     assert after - before == len(sent)
+
+
+def test_a_dead_worker_is_replaced_on_its_own_socket(databases: TestDatabases, tmp_path: Path) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT): a worker that dies is replaced on that socket,
+    so the connections the kernel hashes to it are answered again, by the new worker."""
+    import signal
+
+    with serving(databases, tmp_path) as server:
+
+        def started() -> set[int]:
+            return {x["pid"] for x in server.lines() if x["event"].startswith("Started server process")}
+
+        deadline = time.monotonic() + 30
+        while len(started()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = started()
+        assert len(first) == 2
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        while len(started()) < 3 and time.monotonic() < deadline + 30:
+            time.sleep(0.2)
+        (successor,) = started() - first
+        ids = [f"after-{i}" for i in range(80)]
+        for rid in ids:  # a new connection each: the kernel spreads them over both sockets
+            r = httpx.get(f"{server.base}/api/v1/health", headers={"X-Request-ID": rid}, timeout=10)
+            assert r.status_code == 200
+        answered = {x["pid"] for x in server.logged(set(ids))}
+        assert answered == (first - {victim}) | {successor}, "both sockets are served again"
 
 
 def test_request_log_lines_are_json_with_route_status_duration_and_request_id(served: Served) -> None:
