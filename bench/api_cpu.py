@@ -28,53 +28,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import TOWNS, build_store
+from proc_cpu import Meter, postmaster, tree
 from scale import PG_ENV, WRK_SCRIPT, _port, _wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        kids.setdefault(ppid, []).append(int(p.name))
-    return kids
-
-
-def _tree(root: int) -> list[int]:
-    kids = _children()
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(kids.get(pid, []))
-    return out
-
-
-def _cpu(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / TICK
-
-
-def _postmaster(url: sa.URL) -> int | None:
-    with sa.create_engine(url).connect() as c:
-        data_dir = c.exec_driver_sql("SHOW data_directory").scalar()
-    try:
-        return int(Path(str(data_dir), "postmaster.pid").read_text().split()[0])
-    except OSError:
-        return None
 
 
 def prepare(server: str, n: int, state: Path, fresh: bool) -> tuple[str, str, list[str]]:
@@ -132,7 +89,7 @@ def main() -> None:
         raise SystemExit(f"{PG_ENV} must name a PostgreSQL server (run under scripts/pg-test-cluster.sh)")
     a.state.mkdir(parents=True, exist_ok=True)
     url, token, ids = prepare(server_url, a.incidents, a.state, a.fresh)
-    postmaster = _postmaster(sa.make_url(url))
+    pg_pid = postmaster(sa.make_url(url))
     ids_file = a.state / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     towns = ",".join(f"{{{lat}, {lon}}}" for _, _, lat, lon in TOWNS)
@@ -151,19 +108,17 @@ def main() -> None:
             script.write_text(WRK_SCRIPT % {"ids": ids_file, "towns": towns, "seed": 5, "token": token, "kind": kind})
             wrk(base, script, 4, 2)  # warm
             for c in a.clients:
-                pids = _tree(server.pid)
-                pg = _tree(postmaster) if postmaster else []
-                s0, g0 = _cpu(pids), _cpu(pg)
+                meter = Meter(server.pid, pg_pid)
+                meter.start()
                 n, p50, p99, bad = wrk(base, script, c, a.seconds)
-                # backends opened during the run count from zero (one that closed during it is lost)
-                s1, g1 = _cpu(_tree(server.pid)), _cpu(sorted(set(pg) | set(_tree(postmaster) if postmaster else [])))
+                server_s, pg_s = meter.stop()
                 print(
                     f"{kind:4s} {c:3d} clients: {n / a.seconds:6.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-                    f"server CPU {(s1 - s0) * 1000 / n:5.2f} ms/req  PostgreSQL CPU {(g1 - g0) * 1000 / n:5.2f} ms/req"
+                    f"server CPU {server_s * 1000 / n:5.2f} ms/req  PostgreSQL CPU {pg_s * 1000 / n:5.2f} ms/req"
                     + (f"  ({bad} errors)" if bad else "")
                 )
         if a.hold:
-            print(f"server pids: {_tree(server.pid)}; Ctrl-C to stop", flush=True)
+            print(f"server pids: {tree(server.pid)}; Ctrl-C to stop", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 server.wait()
     finally:

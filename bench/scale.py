@@ -1,7 +1,7 @@
 """Scale figures: back-fill on Dask, the API under load on PostgreSQL, the ingest queue.
 
     python bench/scale.py backfill --docs 50000 --workers 1 2
-    python bench/scale.py api --incidents 1000000 --clients 1 16 64
+    python bench/scale.py api --incidents 1000000 --clients 1 16 64 --repeat 3
     python bench/scale.py queue --jobs 2000 --workers 1 2
     python bench/scale.py all                 # the three, with the issue's sizes
 
@@ -26,6 +26,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -202,7 +203,12 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_api(incidents: int, clients: list[int], seconds: int, server_workers: int, tmp: Path) -> None:
+def bench_api(
+    incidents: int, clients: list[int], seconds: int, server_workers: int, tmp: Path, repeat: int = 3
+) -> None:
+    """Each point is `repeat` wrk runs of fresh connections, printed as medians with the range of p99: on a shared
+    host, and with the kernel spreading the connections over the workers' sockets by a hash (an uneven split of 64
+    connections, 37/27, moves p99 by tens of percent), one run is one draw."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk; `make bench-scale` installs it)")
     with fresh_store("api", tmp) as url:
@@ -230,7 +236,11 @@ def bench_api(incidents: int, clients: list[int], seconds: int, server_workers: 
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base)
+            from proc_cpu import Meter, postmaster
+
             from corridor.web.admission import configured_heavy_limit, configured_limit
+
+            meter = Meter(server.pid, postmaster(sa.make_url(url)))
 
             print(
                 f"  corridor serve --workers {server_workers} (each working on {configured_limit()} request(s) at "
@@ -243,10 +253,21 @@ def bench_api(incidents: int, clients: list[int], seconds: int, server_workers: 
                 )
                 run_wrk(base, script, 4, 3)  # warm the caches and the connection pools
                 for c in clients:
-                    p50, p99, rps, bad = run_wrk(base, script, c, seconds)
+                    runs = []
+                    for _ in range(repeat):
+                        meter.start()
+                        p50, p99, rps, bad = run_wrk(base, script, c, seconds)
+                        server_s, pg_s = meter.stop()
+                        per = 1000 / max(rps * seconds, 1)  # ms of CPU per request
+                        runs.append((p50, p99, rps, server_s * per, pg_s * per, bad))
+                    p50, p99, rps, server_ms, pg_ms = (statistics.median(r[i] for r in runs) for i in range(5))
+                    bad = sum(r[5] for r in runs)
+                    spread = f" ({min(r[1] for r in runs):.1f}-{max(r[1] for r in runs):.1f})" if repeat > 1 else ""
                     flag = f"  ({bad} errors)" if bad else ""
                     print(
-                        f"  {kind:4s} {c:3d} clients: p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  {rps:7.0f} requests/s{flag}"
+                        f"  {kind:4s} {c:3d} clients: p50 {p50:7.1f} ms  p99 {p99:7.1f} ms{spread}  "
+                        f"{rps:7.0f} requests/s  CPU per request: server {server_ms:4.2f} ms, "
+                        f"PostgreSQL {pg_ms:4.2f} ms{flag}"
                     )
         finally:
             server.terminate()
@@ -310,6 +331,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--server-workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="wrk runs per point (api): their median and range")
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     a = ap.parse_args()
@@ -320,7 +342,7 @@ def main() -> None:
         if a.section in ("queue", "all"):
             bench_queue(a.jobs, a.workers, tmp)
         if a.section in ("api", "all"):
-            bench_api(a.incidents, a.clients, a.seconds, a.server_workers, tmp)
+            bench_api(a.incidents, a.clients, a.seconds, a.server_workers, tmp, a.repeat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
