@@ -1,5 +1,6 @@
-"""Queries over the incident picture. Every read of incidents goes through `incidents_query`, the one place
-where later capabilities (organisation isolation, TLP) add their visibility filter."""
+"""Queries over the incident picture. Every read of incidents goes through `incidents_query` or, for the API's
+list, `incident_page` (the same filters as bound parameters, built once per viewer and filter combination): both
+put the visibility filter (organisation isolation, TLP) first, and show's `incident_row` does the same."""
 
 from __future__ import annotations
 

@@ -132,8 +132,8 @@ def list_incidents(
 
 
 def _json(body: Any) -> bytes:
-    """The list's and show's JSON, by orjson (the same text json.dumps gives these records, in a tenth of the
-    time: a page of 50 incidents is ~25 kB)."""
+    """The list's and show's JSON, by orjson: compact, the same values as json.dumps in a tenth of the time (a page
+    of 50 incidents is ~25 kB)."""
     return orjson.dumps(body, default=str)
 
 
