@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.orm import Session
 
 from corridor.clock import now
+from corridor.store.prepared import fetch
 from corridor.store.tables import ApiToken, Organisation, User, WebSession
 from corridor.store.visibility import ROLES, Viewer
 
@@ -168,7 +169,8 @@ def token_grant(conn: sa.Connection, token: str) -> Grant | None:
     """Who a bearer token speaks for (one statement; it runs on every API request), or None for an unknown,
     expired or revoked token or a deactivated user. Nothing is changed here: the caller records the token's last
     use, at most once a minute."""
-    rec = conn.execute(_GRANT, {"token_hash": digest(token)}).first()
+    rows = fetch(conn, _GRANT, {"token_hash": digest(token)})
+    rec = rows[0] if rows else None
     if rec is None or rec.revoked_at is not None or (rec.expires_at and rec.expires_at <= now()) or not rec.active:
         return None
     viewer = Viewer(user_id=rec.user_id, org_id=rec.org_id, role=rec.role, scopes=frozenset(rec.scopes))

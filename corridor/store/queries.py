@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, selectinload
 
 from corridor.store import spatial
+from corridor.store.prepared import Row, fetch
 from corridor.store.tables import Document, Incident, Mention, Source
 from corridor.store.visibility import Viewer, visible
 
@@ -155,7 +156,7 @@ _MENTION_COLUMNS = [
 _DOCUMENT_COLUMNS = [Document.id, Document.sha256, Document.title, Document.url, Document.path, Document.published]
 
 
-def _mention_view(row: sa.Row[Any]) -> MentionView:
+def _mention_view(row: Row) -> MentionView:
     m = len(_MENTION_COLUMNS)
     did, sha256, title, url, path, published, source_id, outlet = row[m:]
     source = SourceView(outlet) if source_id is not None else None
@@ -184,8 +185,7 @@ def _mentions_statement(viewer: Viewer, many: str | None) -> sa.Select[Any]:
 
 def mention_views(conn: sa.Connection, viewer: Viewer, incident_id: str) -> list[MentionView]:
     """The mentions of an incident whose reports `viewer` may see, with their documents and outlets."""
-    rows = conn.execute(_mentions_statement(viewer, None), {"incident_id": incident_id})
-    return [_mention_view(r) for r in rows]
+    return [_mention_view(r) for r in fetch(conn, _mentions_statement(viewer, None), {"incident_id": incident_id})]
 
 
 def mention_views_of(conn: sa.Connection, viewer: Viewer, incident_ids: list[str]) -> dict[str, list[MentionView]]:
@@ -193,7 +193,7 @@ def mention_views_of(conn: sa.Connection, viewer: Viewer, incident_ids: list[str
     if not incident_ids:
         return {}
     out: dict[str, list[MentionView]] = {}
-    for r in conn.execute(_mentions_statement(viewer, conn.dialect.name), {"incident_ids": incident_ids}):
+    for r in fetch(conn, _mentions_statement(viewer, conn.dialect.name), {"incident_ids": incident_ids}):
         m = _mention_view(r)
         out.setdefault(m.incident_id or "", []).append(m)
     return out
@@ -206,15 +206,15 @@ def _incident_statement(viewer: Viewer) -> sa.Select[Any]:
     )
 
 
-def incident_row(conn: sa.Connection, viewer: Viewer, ident: str) -> sa.Row[Any] | None:
+def incident_row(conn: sa.Connection, viewer: Viewer, ident: str) -> Row | None:
     """`get_incident` as one row of the incidents table: by id or unique id prefix, if `viewer` may see it."""
-    row = conn.execute(_incident_statement(viewer), {"ident": ident}).first()
-    if row is None and len(ident) >= 4:
+    rows = fetch(conn, _incident_statement(viewer), {"ident": ident})
+    if not rows and len(ident) >= 4:
         base = sa.select(Incident.id).where(visible(viewer, "incident"))
         found = conn.execute(base.where(Incident.id.like(ident + "%")).limit(2)).scalars().all()
         if len(found) == 1:
-            row = conn.execute(_incident_statement(viewer), {"ident": found[0]}).first()
-    return row
+            rows = fetch(conn, _incident_statement(viewer), {"ident": found[0]})
+    return rows[0] if rows else None
 
 
 @dataclass(frozen=True)
@@ -259,12 +259,12 @@ class PageQuery:
         return frozenset(shape), params
 
 
-def incident_page(conn: sa.Connection, viewer: Viewer, page: PageQuery, columns: tuple[str, ...]) -> list[sa.Row[Any]]:
+def incident_page(conn: sa.Connection, viewer: Viewer, page: PageQuery, columns: tuple[str, ...]) -> list[Row]:
     """A page of the incidents `viewer` may see, newest first: rows of `columns` (limit + 1 of them asked for by
     the caller to tell whether a next page exists)."""
     shape, params = page.bind()
     statement = _page_statement(viewer, shape, spatial.is_postgis(conn), columns)
-    return list(conn.execute(statement, params).all())
+    return fetch(conn, statement, params)
 
 
 @functools.lru_cache(maxsize=4096)
