@@ -54,7 +54,7 @@ def post_worker_init(worker: Any) -> None:
     """In each worker, before it serves: its listening sockets declared as TCP, so that asyncio switches Nagle's
     algorithm off on every accepted connection. gunicorn creates them with protocol number 0, and asyncio then
     leaves TCP_NODELAY off: each keep-alive response waits for the client's delayed ACK, about 40 ms on Linux
-    (uvicorn issue 3149; `corridor serve` declares its own per-worker sockets as TCP from the start)."""
+    (uvicorn issue 3149; `corridor serve` sets it on every connection it hands a worker)."""
     import socket
 
     worker.sockets = [

@@ -6,6 +6,7 @@ for the module and talk to it over HTTP; the readiness and access-rule tests use
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import json
@@ -177,7 +178,7 @@ def test_two_workers_share_the_port_and_their_metrics_add_up(served: Served) -> 
     sent: list[str] = []
     answered_by: set[int] = set()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        for batch in range(20):  # the kernel hands connections to either worker; go on until both have answered
+        for batch in range(20):  # connections go to the workers in turn; go on until both have answered
             sent += pool.map(one, range(batch * 40, batch * 40 + 40))
             answered_by = {x["pid"] for x in served.logged(set(sent))}
             if len(answered_by) == 2:
@@ -187,10 +188,22 @@ def test_two_workers_share_the_port_and_their_metrics_add_up(served: Served) -> 
     # whichever worker answers the scrape, it counts the requests of both (multiprocess mode)
     assert after - before == len(sent)
 
+    # connections kept open (a proxy's keep-alive pool, a load generator) are split evenly between the workers
+    by_client: list[set[int]] = []
+    for n in range(8):
+        with httpx.Client(base_url=served.base, timeout=10) as client:
+            ids = [f"kept-{n}-{i}" for i in range(3)]
+            for rid in ids:
+                assert client.get("/api/v1/health", headers={"X-Request-ID": rid}).status_code == 200
+            by_client.append({x["pid"] for x in served.logged(set(ids))})
+    assert all(len(pids) == 1 for pids in by_client), "a connection stays with its worker"
+    per_worker = collections.Counter(next(iter(pids)) for pids in by_client)
+    assert sorted(per_worker.values()) == [4, 4], per_worker
 
-def test_a_dead_worker_is_replaced_on_its_own_socket(databases: TestDatabases, tmp_path: Path) -> None:
-    """Each worker listens on a socket of its own (SO_REUSEPORT): a worker that dies is replaced on that socket,
-    so the connections the kernel hashes to it are answered again, by the new worker."""
+
+def test_a_dead_worker_is_replaced_on_its_slot(databases: TestDatabases, tmp_path: Path) -> None:
+    """The supervisor hands connections to the workers in turn: a worker that dies is replaced on its slot, and
+    the new worker is handed its share of connections again."""
     import signal
 
     with serving(databases, tmp_path) as server:
@@ -209,11 +222,11 @@ def test_a_dead_worker_is_replaced_on_its_own_socket(databases: TestDatabases, t
             time.sleep(0.2)
         (successor,) = started() - first
         ids = [f"after-{i}" for i in range(80)]
-        for rid in ids:  # a new connection each: the kernel spreads them over both sockets
+        for rid in ids:  # a new connection each: handed to the two workers in turn
             r = httpx.get(f"{server.base}/api/v1/health", headers={"X-Request-ID": rid}, timeout=10)
             assert r.status_code == 200
         answered = {x["pid"] for x in server.logged(set(ids))}
-        assert answered == (first - {victim}) | {successor}, "both sockets are served again"
+        assert answered == (first - {victim}) | {successor}, "both slots are served again"
 
 
 def test_request_log_lines_are_json_with_route_status_duration_and_request_id(served: Served) -> None:
@@ -424,76 +437,88 @@ def test_log_format_from_flag_or_environment(monkeypatch: pytest.MonkeyPatch) ->
         resolve_format("xml")
 
 
-def test_worker_listeners_give_accepted_connections_tcp_nodelay() -> None:
-    """Each worker's listening socket is declared TCP: asyncio sets TCP_NODELAY only on connections accepted from
-    such a socket, and without it keep-alive answers wait for the client's delayed ACK."""
-    import asyncio
+def test_the_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
+    """Connections opened together are handed out evenly, each to one worker's channel, a dead worker's turn
+    passing to the others (with a socket per worker the kernel hashed them: 22/42 of 64 happened)."""
+    from corridor.web.serving import Dispatcher, listening_socket
 
-    from corridor.web.serving import port_sockets
-
-    (listener,) = port_sockets("127.0.0.1", 0, 1)
-    seen: list[int] = []
-
-    class Probe(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            sock = transport.get_extra_info("socket")
-            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-            transport.close()
-
-    async def accept_one() -> None:
-        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
-        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
-        writer.close()
-        server.close()
-        await server.wait_closed()
-
+    listener = listening_socket("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3)]
+    alive = [True, True, False]  # the third worker is dead: its turns go to the others
+    dispatcher = Dispatcher(listener, [ours for ours, _ in pairs], lambda slot: alive[slot])
+    dispatcher.start()
+    handed: list[list[socket.socket]] = [[], [], []]
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(64)]
     try:
-        assert listener.proto == socket.IPPROTO_TCP
-        asyncio.run(accept_one())
-    finally:
-        listener.close()
-    assert seen and seen[0] != 0
-
-
-def test_each_worker_listens_on_the_port_and_the_kernel_spreads_connections() -> None:
-    """A socket per worker on one port (SO_REUSEPORT): connections opened together are spread over the
-    sockets, where one shared socket lets the first worker to wake accept them all."""
-    from corridor.web.serving import port_sockets
-
-    listeners = port_sockets("127.0.0.1", 0, 2)
-    try:
-        port = listeners[0].getsockname()[1]
-        assert [s.getsockname()[1] for s in listeners] == [port, port]
-        for s in listeners:
-            s.listen(128)
-            s.setblocking(False)
-        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(64)]
-        accepted = [0, 0]
-        for i, s in enumerate(listeners):
+        for i, (_, theirs) in enumerate(pairs):
+            theirs.settimeout(0.5)
             while True:
                 try:
-                    conn, _ = s.accept()
-                except BlockingIOError:
+                    _, fds, _, _ = socket.recv_fds(theirs, 16, 16)
+                except TimeoutError:
                     break
-                conn.close()
-                accepted[i] += 1
-        for c in clients:
-            c.close()
+                handed[i] += [socket.socket(fileno=fd) for fd in fds]
+        assert [len(h) for h in handed] == [32, 32, 0]
+        for n, client in enumerate(clients):  # each handed descriptor is one of the clients' connections
+            client.sendall(b"%02d" % n)
+        got = sorted(conn.recv(2) for conn in handed[0] + handed[1])
+        assert got == sorted(b"%02d" % n for n in range(64))
     finally:
-        for s in listeners:
-            s.close()
-    assert sum(accepted) == 64
-    assert min(accepted) >= 16, accepted  # hashed, so not exactly half; never all on one (P of fewer than 16: 2.4e-5)
-    with pytest.raises(SystemExit):  # the port is taken by a socket without SO_REUSEPORT: a clear refusal
+        dispatcher.stop()
+        for c in clients + handed[0] + handed[1]:
+            c.close()
+    with pytest.raises(SystemExit):  # a taken port: a clear refusal, before any worker starts
         taken = socket.create_server(("127.0.0.1", 0))
         try:
-            port_sockets("127.0.0.1", taken.getsockname()[1], 2)
+            listening_socket("127.0.0.1", taken.getsockname()[1])
         finally:
             taken.close()
+
+
+def test_a_worker_serves_handed_connections_with_tcp_nodelay_and_stops_when_the_supervisor_goes() -> None:
+    """Without TCP_NODELAY every keep-alive answer after the first waits for the client's delayed ACK (asyncio
+    sets it only on connections it accepted itself from a socket declared TCP)."""
+    import asyncio
+
+    from corridor.web.serving import take_connections
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[tuple[int, bytes]] = []
+    orphaned = asyncio.Event()
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            sock = transport.get_extra_info("socket")
+            self.nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+        def data_received(self, data: bytes) -> None:
+            seen.append((self.nodelay, data))
+            self.transport.write(data.upper())  # type: ignore[attr-defined]
+
+    async def main() -> bytes:
+        loop = asyncio.get_running_loop()
+        theirs.setblocking(False)
+        loop.add_reader(theirs.fileno(), take_connections, theirs, loop, Echo, orphaned.set)
+        client = socket.create_connection(listener.getsockname()[:2], timeout=5)
+        conn, _ = listener.accept()
+        socket.send_fds(ours, [b"c"], [conn.fileno()])
+        conn.close()  # the worker holds its own copy
+        client.sendall(b"ping")
+        answer = await loop.run_in_executor(None, client.recv, 4)
+        client.close()
+        ours.close()  # the supervisor goes
+        await asyncio.wait_for(orphaned.wait(), 5)
+        return answer
+
+    try:
+        assert asyncio.run(main()) == b"PING"
+    finally:
+        listener.close()
+        theirs.close()
+    assert seen == [(1, b"ping")]
 
 
 def test_admission_lets_a_few_requests_in_at_once_and_never_holds_the_probes() -> None:

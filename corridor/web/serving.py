@@ -1,4 +1,7 @@
-"""`corridor serve`: the app under uvicorn, in one process or in N worker processes listening on one port.
+"""`corridor serve`: the app under uvicorn, in one process or in N worker processes serving one port.
+
+With N workers the supervisor process listens on the port and hands each new connection to the workers in turn
+(`Dispatcher`, `HandedServer`); a worker that dies is replaced on its slot.
 
 uvicorn starts workers with multiprocessing's spawn, so each worker imports the app again from an import string
 (`corridor.web.app:create_app`, a factory: every worker opens its own store connections) and gets the logging
@@ -9,13 +12,19 @@ run's files, which would otherwise be added to this run's counts).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import re
 import shutil
 import socket
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -87,7 +96,11 @@ def run_server(
             forwarded_allow_ips=forwarded_allow_ips or None,
         )
         if workers > 1:
-            Balanced(config, port_sockets(host, port, workers)).run()
+            listener = listening_socket(host, port)
+            logging.getLogger("uvicorn.error").info(
+                "listening on http://%s:%d with %d workers", host, listener.getsockname()[1], workers
+            )
+            Balanced(config, listener, workers).run()
         else:
             server = uvicorn.Server(config)
             server.run()
@@ -98,55 +111,188 @@ def run_server(
             shutil.rmtree(own, ignore_errors=True)
 
 
-def port_sockets(host: str, port: int, n: int) -> list[socket.socket]:
-    """`n` TCP listening sockets bound to one port with SO_REUSEPORT: one per worker, so that the kernel spreads
-    new connections over the workers.
-
-    With one socket shared by every worker (uvicorn's way, and gunicorn's), the worker whose event loop wakes first
-    accepts every connection waiting (asyncio accepts up to the listen backlog in one go). Clients that keep their
-    connections open (a reverse proxy's keep-alive pool, a load generator) then mostly land on one worker: at 64
-    clients, a 2-worker server answered show requests with p50 79 ms and p99 261 ms, the p99 set by the busier
-    worker's queue (bench/api_cpu.py). With a socket each, the kernel hashes each connection to one of them.
-    Port 0 picks a free port for the first socket and binds the others to it."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's TCP listening socket (port 0: a free one), bound here in the supervisor before any worker
+    starts, so that a taken port is reported once and the workers never race for it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sockets: list[socket.socket] = []
+    # declared TCP: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on connections of a socket that says
+    # IPPROTO_TCP, and uvicorn's own multi-worker socket says 0; with Nagle on, every keep-alive answer after the
+    # first waited for the client's delayed ACK (uvicorn issue 3149). The workers set it on what they are handed.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        for _ in range(n):
-            # declared TCP: asyncio switches Nagle's algorithm off (TCP_NODELAY) only on accepted connections of a
-            # socket that says IPPROTO_TCP, and uvicorn's own multi-worker socket says 0; with Nagle on, every
-            # keep-alive answer after the first waited for the client's delayed ACK (uvicorn issue 3149)
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sockets.append(sock)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
-            sock.set_inheritable(True)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
     except OSError as exc:
-        for sock in sockets:
-            sock.close()
+        sock.close()
         logging.getLogger("uvicorn.error").error("cannot listen on %s:%s: %s", host, port, exc)
         raise SystemExit(STARTUP_FAILURE) from exc
-    logging.getLogger("uvicorn.error").info("listening on http://%s:%d with %d workers", host, port, n)
-    return sockets
+    return sock
+
+
+class Dispatcher(threading.Thread):
+    """Accepts the server's connections in the supervisor and hands each to the next worker in turn, through a
+    Unix socket per worker slot (the connection's descriptor passed with SCM_RIGHTS), as Node's cluster does.
+
+    Why not let the workers accept: with one shared socket, the worker whose event loop woke first accepted every
+    waiting connection (asyncio accepts up to the backlog at once), and clients that keep their connections open (a
+    reverse proxy's keep-alive pool, a load generator) mostly landed on one worker. With a socket per worker
+    (SO_REUSEPORT), the kernel hashes each connection to one of them: 64 connections split 32/32 or 22/42 by chance,
+    and the busier worker's queue set the p99 (show at 64 clients: 65-81 ms when even, 95-107 ms when not;
+    bench/api_cpu.py). Handed out in turn, they split evenly."""
+
+    def __init__(self, listener: socket.socket, channels: list[socket.socket], alive: Callable[[int], bool]) -> None:
+        super().__init__(name="corridor-dispatch", daemon=True)
+        self.listener = listener
+        self.channels = channels
+        self.alive = alive
+        self.turn = 0
+        self.stopping = threading.Event()
+        listener.settimeout(0.5)  # to notice `stop` (closing a socket does not wake a thread blocked in accept)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+        self.listener.close()
+
+    def run(self) -> None:
+        log = logging.getLogger("uvicorn.error")
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:  # out of descriptors, a connection reset before it was accepted: go on
+                log.warning("accept failed: %s", exc)
+                time.sleep(0.05)
+                continue
+            with conn:  # our copy is closed once the worker holds its own
+                if not self.hand(conn):
+                    log.error("no worker could take a connection; closed it")
+
+    def hand(self, conn: socket.socket) -> bool:
+        """To the next live worker in turn (a dead one's slot is skipped until its successor runs)."""
+        n = len(self.channels)
+        for _ in range(n):
+            slot, self.turn = self.turn, (self.turn + 1) % n
+            if not self.alive(slot):
+                continue
+            try:
+                socket.send_fds(self.channels[slot], [b"c"], [conn.fileno()])
+                return True
+            except OSError as exc:
+                logging.getLogger("uvicorn.error").warning("worker slot %d refused a connection: %s", slot, exc)
+        return False
+
+
+class HandedServer(uvicorn.Server):
+    """A worker's server: it serves the connections the supervisor's `Dispatcher` hands it on `channel` instead of
+    accepting its own; everything else (lifespan, protocol, graceful shutdown) is uvicorn's."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self.channel = channel
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # no listening socket of its own
+        if not self.started:
+            return
+        loop = asyncio.get_running_loop()
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:  # as uvicorn's own `create_protocol`
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop
+            )
+
+        self.channel.setblocking(False)
+        loop.add_reader(self.channel.fileno(), take_connections, self.channel, loop, protocol, self._orphaned)
+
+    def _orphaned(self) -> None:
+        """The supervisor is gone: nobody hands out connections any more, so this worker stops too."""
+        self.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        with contextlib.suppress(ValueError, OSError):  # stop taking connections: the successor takes them
+            asyncio.get_running_loop().remove_reader(self.channel.fileno())
+        await super().shutdown(sockets)
+
+
+def take_connections(
+    channel: socket.socket,
+    loop: asyncio.AbstractEventLoop,
+    protocol: Callable[[], asyncio.Protocol],
+    orphaned: Callable[[], None],
+) -> None:
+    """Serve every connection waiting on `channel` with a new `protocol` (the reader callback of a worker's
+    channel). TCP_NODELAY is set on each: asyncio would set it only on connections it accepted itself from a socket
+    declared TCP, and with Nagle's algorithm on every keep-alive answer waits for the client's delayed ACK."""
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(channel, 16, 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:  # end of file: the supervisor's end is closed
+            loop.remove_reader(channel.fileno())
+            orphaned()
+            return
+        for fd in fds:
+            conn = socket.socket(fileno=fd)
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
+            task.add_done_callback(_report)
+
+
+def _report(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("uvicorn.error").warning("a handed connection failed: %s", task.exception())
+
+
+class Worker(Process):
+    """uvicorn's worker process, running a `HandedServer` on its slot's channel."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config, [channel])
+        self.channel = channel
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = HandedServer(self.config, self.channel)
+        return self._server
 
 
 class Balanced(Multiprocess):
-    """uvicorn's supervisor, with a listening socket per worker slot (`port_sockets`): a worker that dies or is
-    replaced (SIGHUP) hands its slot's socket to its successor, so every socket always has a worker."""
+    """uvicorn's supervisor, with the `Dispatcher` handing connections to the workers in turn; a worker that dies or
+    is replaced (SIGHUP) leaves its slot's channel to its successor."""
 
-    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+    def __init__(self, config: uvicorn.Config, listener: socket.socket, workers: int) -> None:
         super().__init__(config, sockets=[])
-        self.slots = sockets
-        self.processes_num = len(sockets)
+        self.processes_num = workers
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
+        self.channels = [theirs for _, theirs in pairs]  # kept here too, for each slot's next worker
+        for ours, theirs in pairs:
+            theirs.set_inheritable(True)
+            ours.setblocking(False)  # a worker that stops reading (hung, dying) never stalls the dispatcher
+        self.dispatcher = Dispatcher(listener, [ours for ours, _ in pairs], self._alive)
+
+    def _alive(self, slot: int) -> bool:
+        processes = getattr(self, "processes", [])
+        return slot < len(processes) and processes[slot].process.is_alive()
 
     def spawn(self, slot: int) -> Process:
-        process = Process(self.config, [self.slots[slot]])
+        process = Worker(self.config, self.channels[slot])
         process.start()
         return process
 
     def init_processes(self) -> None:
         self.processes = [self.spawn(slot) for slot in range(self.processes_num)]
+        self.dispatcher.start()
+
+    def terminate_all(self) -> None:
+        self.dispatcher.stop()  # no new connections while the workers finish theirs
+        super().terminate_all()
 
     def restart_all(self) -> None:
         """As uvicorn's: each replacement is serving before the worker it replaces is retired."""
