@@ -278,8 +278,7 @@ class Balanced(Multiprocess):
         self.dispatcher = Dispatcher(listener, [ours for ours, _ in pairs], self._alive)
 
     def _alive(self, slot: int) -> bool:
-        processes = getattr(self, "processes", [])
-        return slot < len(processes) and processes[slot].process.is_alive()
+        return slot < len(self.processes) and self.processes[slot].process.is_alive()
 
     def spawn(self, slot: int) -> Process:
         process = Worker(self.config, self.channels[slot])
